@@ -1,0 +1,306 @@
+//! The operator's configuration: one TOML file, every key optional, every
+//! default written out in [`EXAMPLE`] (what `pitlane init` writes).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::seasons::SeasonCalendar;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerSettings,
+    pub listen: ListenSettings,
+    pub limits: Limits,
+    pub micromachines: MicroMachinesSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Shown to operators and in status documents.
+    pub name: String,
+    /// Where the data directory lives (database, certificates, logs).
+    pub data_dir: PathBuf,
+    /// `sqlite://FILE` or `postgres://...`; empty = SQLite in the data dir.
+    pub database_url: Option<String>,
+    /// Address every listener binds to unless `[listen]` says otherwise.
+    pub bind: IpAddr,
+    /// Address players put in their hosts file; default: this machine's
+    /// first LAN address.
+    pub public_address: Option<IpAddr>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            name: "Pitlane".into(),
+            data_dir: PathBuf::from("pitlane-data"),
+            database_url: None,
+            bind: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            public_address: None,
+        }
+    }
+}
+
+/// Per-listener overrides; `None` means "the game's standard port on
+/// `server.bind`".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenSettings {
+    /// Micro Machines plain HTTP (standard port 80).
+    pub mmws_http: Option<SocketAddr>,
+}
+
+impl ListenSettings {
+    pub const MMWS_HTTP_PORT: u16 = 80;
+
+    pub fn mmws_http(&self, bind: IpAddr) -> SocketAddr {
+        self.mmws_http
+            .unwrap_or(SocketAddr::new(bind, Self::MMWS_HTTP_PORT))
+    }
+}
+
+/// Explicit bounds on what one client can make the server hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request body accepted (GetFriends with hundreds of friends is
+    /// the biggest legitimate one, ~15 KB for 155 friends).
+    pub max_body_bytes: usize,
+    /// Open connections across all listeners; further clients wait in the
+    /// kernel's accept queue.
+    pub max_connections: usize,
+    /// Time allowed for a client to send its request headers.
+    pub header_read_timeout_secs: u64,
+    /// Time allowed for one whole request, long polls included.
+    pub request_timeout_secs: u64,
+    /// XML requests nested deeper than this are refused.
+    pub max_xml_depth: usize,
+    /// XML requests with more elements than this are refused.
+    pub max_xml_elements: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 256 * 1024,
+            max_connections: 16_384,
+            header_read_timeout_secs: 15,
+            request_timeout_secs: 90,
+            max_xml_depth: 16,
+            max_xml_elements: 20_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MicroMachinesSettings {
+    /// Answer of the CDN file `redirect_steam_submission*.txt`: the server
+    /// environment the client should use (`Live` = the https MMCOS host).
+    pub cdn_server_type: String,
+    /// How long a Login's session token stays valid (official: 6 hours).
+    pub session_ttl_hours: u32,
+    /// A game configuration file replacing the built-in one (same format as
+    /// `crates/micromachines/data/game_config.toml`).
+    pub game_config_file: Option<PathBuf>,
+    pub status: ServerStatusSettings,
+    pub seasons: SeasonCalendar,
+    pub events: EventSchedule,
+}
+
+impl Default for MicroMachinesSettings {
+    fn default() -> Self {
+        Self {
+            cdn_server_type: "Live".into(),
+            session_ttl_hours: 6,
+            game_config_file: None,
+            status: ServerStatusSettings::default(),
+            seasons: SeasonCalendar::default(),
+            events: EventSchedule::default(),
+        }
+    }
+}
+
+/// The `ServerStatus.xml` document the client reads before logging in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerStatusSettings {
+    pub message: String,
+    /// Whether the client shows the message.
+    pub display_message: bool,
+    /// `false` makes clients treat online play as down (maintenance).
+    pub accessible: bool,
+    /// Whether clients attempt the EgoNet login.
+    pub egonet_enabled: bool,
+}
+
+impl Default for ServerStatusSettings {
+    fn default() -> Self {
+        Self {
+            message: "Server is up!".into(),
+            display_message: false,
+            accessible: true,
+            egonet_enabled: true,
+        }
+    }
+}
+
+/// Weekend events: a window that opens every week on `weekday` at 00:00 UTC
+/// and lasts `duration_hours`; the windows cycle through `rotation`. An
+/// empty rotation means no events (what the official server sent in
+/// November 2023).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventSchedule {
+    /// Mon, Tue, Wed, Thu, Fri, Sat or Sun.
+    pub weekday: String,
+    pub duration_hours: u32,
+    pub rotation: Vec<EventDefinition>,
+}
+
+impl Default for EventSchedule {
+    fn default() -> Self {
+        Self {
+            weekday: "Sat".into(),
+            duration_hours: 48,
+            rotation: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventDefinition {
+    pub event_id: i32,
+    pub playlist_id: i32,
+    pub dev_name: String,
+    pub title_loc: String,
+    pub description_loc: String,
+    #[serde(default)]
+    pub prize_code: Option<String>,
+    #[serde(default)]
+    pub button_image_url: Option<String>,
+    #[serde(default)]
+    pub background_image_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("config file {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: origin.to_path_buf(),
+            source: Box::new(source),
+        })?;
+        config.validate(origin)?;
+        Ok(config)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text, path)
+    }
+
+    fn validate(&self, origin: &Path) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: origin.to_path_buf(),
+            message,
+        };
+        self.micromachines
+            .seasons
+            .validate()
+            .map_err(|e| invalid(e.to_string()))?;
+        if weekday_from_name(&self.micromachines.events.weekday).is_none() {
+            return Err(invalid(format!(
+                "micromachines.events.weekday {:?} is not one of Mon..Sun",
+                self.micromachines.events.weekday
+            )));
+        }
+        if self.limits.max_body_bytes < 1024 {
+            return Err(invalid("limits.max_body_bytes must be at least 1024".into()));
+        }
+        if self.limits.max_connections == 0 {
+            return Err(invalid("limits.max_connections must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+pub fn weekday_from_name(name: &str) -> Option<chrono::Weekday> {
+    name.parse().ok()
+}
+
+/// The commented configuration `pitlane init` writes. Every value is the
+/// built-in default, so an untouched file changes nothing.
+pub const EXAMPLE: &str = include_str!("../pitlane.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_file_is_exactly_the_defaults() {
+        let parsed = Config::from_toml(EXAMPLE, Path::new("example")).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        assert_eq!(
+            Config::from_toml("", Path::new("empty")).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_the_file_name() {
+        let err = Config::from_toml("[server]\nnmae = \"x\"\n", Path::new("my.toml")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("my.toml") && text.contains("nmae"), "{text}");
+    }
+
+    #[test]
+    fn listener_override_beats_bind() {
+        let config =
+            Config::from_toml("[listen]\nmmws_http = \"127.0.0.1:0\"\n", Path::new("t")).unwrap();
+        assert_eq!(
+            config.listen.mmws_http(config.server.bind),
+            "127.0.0.1:0".parse().unwrap()
+        );
+        assert_eq!(
+            Config::default().listen.mmws_http("10.0.0.1".parse().unwrap()),
+            "10.0.0.1:80".parse().unwrap()
+        );
+    }
+
+    #[test]
+    fn bad_weekday_is_refused() {
+        let err = Config::from_toml(
+            "[micromachines.events]\nweekday = \"Caturday\"\n",
+            Path::new("t"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("Caturday"));
+    }
+}

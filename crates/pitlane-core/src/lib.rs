@@ -1,0 +1,11 @@
+//! Pieces every Pitlane game shares: the operator's configuration, the clock
+//! (real or driven by tests), the season calendar and unguessable ids.
+
+pub mod clock;
+pub mod config;
+pub mod ids;
+pub mod seasons;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use seasons::{SeasonCalendar, SeasonState};
