@@ -238,7 +238,9 @@ impl Config {
             )));
         }
         if self.limits.max_body_bytes < 1024 {
-            return Err(invalid("limits.max_body_bytes must be at least 1024".into()));
+            return Err(invalid(
+                "limits.max_body_bytes must be at least 1024".into(),
+            ));
         }
         if self.limits.max_connections == 0 {
             return Err(invalid("limits.max_connections must be at least 1".into()));
@@ -289,7 +291,9 @@ mod tests {
             "127.0.0.1:0".parse().unwrap()
         );
         assert_eq!(
-            Config::default().listen.mmws_http("10.0.0.1".parse().unwrap()),
+            Config::default()
+                .listen
+                .mmws_http("10.0.0.1".parse().unwrap()),
             "10.0.0.1:80".parse().unwrap()
         );
     }

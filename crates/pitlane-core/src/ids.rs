@@ -76,6 +76,8 @@ mod tests {
     fn upper_hex_has_two_digits_per_byte() {
         let key = upper_hex(8);
         assert_eq!(key.len(), 16);
-        assert!(key.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
+        assert!(key
+            .bytes()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()));
     }
 }

@@ -62,7 +62,9 @@ pub enum CalendarError {
     ZeroCycle,
     #[error("seasons.active_until_day must be between 1 and 28 so that every month has it")]
     BadDay,
-    #[error("the active phase must end before the next season starts (active_months < cycle_months)")]
+    #[error(
+        "the active phase must end before the next season starts (active_months < cycle_months)"
+    )]
     ActiveTooLong,
 }
 
@@ -122,8 +124,7 @@ impl SeasonCalendar {
 
     fn inactive_of(&self, n: i64) -> DateTime<Utc> {
         let anchor = month_index(self.anchor_start.year(), self.anchor_start.month());
-        let idx =
-            anchor + n * i64::from(self.cycle_months.max(1)) + i64::from(self.active_months);
+        let idx = anchor + n * i64::from(self.cycle_months.max(1)) + i64::from(self.active_months);
         midnight(idx, self.active_until_day.clamp(1, 28))
     }
 }
