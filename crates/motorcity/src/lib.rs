@@ -1,0 +1,32 @@
+//! Motor City Online (EA, 2001): the server side of its login path.
+//!
+//! The crate is laid out along the protocol's own layers so that a reader can
+//! follow a client from the first HTTPS request to the persona screen:
+//!
+//! - [`http`]: the AuthLogin answer lines and the ShardList document, the two
+//!   plain-text steps before any binary traffic.
+//! - [`wire`]: NPS framing (big-endian id + length, 4- or 12-byte header fixed
+//!   per message id) and the typed login/persona messages.
+//! - [`crypto`]: the RSA step that recovers the client's session key, and the
+//!   DES-CBC / RC4 channel ciphers that later connections derive from it.
+//! - [`directory`]: the storage boundary. The handlers never see a database;
+//!   the binary plugs the real store in behind [`McoDirectory`].
+//! - [`login`] (TCP 8226) and [`persona`] (TCP 8228): request handlers and the
+//!   async servers that run them.
+//!
+//! `docs/mco-protocol.md` at the repository root says which parts are
+//! verified against real client bytes and which are choices made here.
+
+pub mod crypto;
+pub mod directory;
+pub mod http;
+pub mod login;
+pub mod persona;
+pub mod server;
+pub mod wire;
+
+pub use crypto::{LoginKey, SessionKey};
+pub use directory::{CustomerId, DirectoryError, McoDirectory, Persona, PersonaId, ShardId};
+pub use login::serve_login;
+pub use persona::serve_persona;
+pub use server::ServerSettings;

@@ -1,0 +1,218 @@
+//! The connection loop shared by the NPS servers: accept under a connection
+//! cap, one task per connection, frames through [`NpsCodec`], an idle
+//! timeout, and a clean stop when the shutdown signal flips.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::codec::Framed;
+use tracing::{debug, info, warn, Instrument};
+
+use crate::wire::{NpsCodec, NpsFrame, DEFAULT_MAX_FRAME_LEN};
+
+/// Limits of one NPS server.
+///
+/// The login and persona exchanges are one request and one reply on a fresh
+/// connection each, so a client that stays silent is either gone or
+/// hostile; the idle timeout frees its slot, and the connection cap bounds
+/// what many such peers can hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// Connections served at once; further clients wait in the listen
+    /// backlog until a slot frees.
+    pub max_connections: usize,
+    /// How long a connection may stay silent (or a reply stay unsent)
+    /// before it is closed.
+    pub idle_timeout: Duration,
+    /// Largest NPS message accepted, header included.
+    pub max_frame_len: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> ServerSettings {
+        ServerSettings {
+            max_connections: 256,
+            idle_timeout: Duration::from_secs(30),
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+        }
+    }
+}
+
+/// What a handler wants done with one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Frames to send, in order.
+    pub frames: Vec<NpsFrame>,
+    /// Close the connection after sending.
+    pub close: bool,
+    /// One word or phrase for the per-message log line.
+    pub outcome: &'static str,
+}
+
+impl Reply {
+    /// Send `frame` and keep the connection for the client to close.
+    pub fn send(frame: NpsFrame, outcome: &'static str) -> Reply {
+        Reply {
+            frames: vec![frame],
+            close: false,
+            outcome,
+        }
+    }
+
+    /// Send `frame`, then close.
+    pub fn send_and_close(frame: NpsFrame, outcome: &'static str) -> Reply {
+        Reply {
+            frames: vec![frame],
+            close: true,
+            outcome,
+        }
+    }
+
+    /// Close without answering.
+    pub fn close(outcome: &'static str) -> Reply {
+        Reply {
+            frames: Vec::new(),
+            close: true,
+            outcome,
+        }
+    }
+}
+
+/// Runs an NPS server until `shutdown` becomes `true` (or its sender is
+/// dropped), then waits for the open connections to finish; each of them
+/// stops at its next message boundary.
+pub(crate) async fn run<H, Fut>(
+    server: &'static str,
+    listener: TcpListener,
+    settings: ServerSettings,
+    mut shutdown: watch::Receiver<bool>,
+    handler: H,
+) where
+    H: Fn(NpsFrame) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Reply> + Send,
+{
+    let slots = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+    let mut connections = JoinSet::new();
+    let local = listener.local_addr().ok();
+    info!(server, addr = ?local, "listening");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let permit = tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                continue;
+            }
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let accepted = tokio::select! {
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                continue;
+            }
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Out of file descriptors and similar: back off instead of
+                // spinning, and keep serving the connections we have.
+                warn!(server, %error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let span = tracing::info_span!("mco", server, %peer);
+        let settings = settings.clone();
+        let shutdown = shutdown.clone();
+        let handler = handler.clone();
+        connections.spawn(
+            async move {
+                connection(stream, peer, settings, shutdown, handler).await;
+                drop(permit);
+            }
+            .instrument(span),
+        );
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    info!(server, open = connections.len(), "stopping");
+    while connections.join_next().await.is_some() {}
+}
+
+async fn connection<H, Fut>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    settings: ServerSettings,
+    mut shutdown: watch::Receiver<bool>,
+    handler: H,
+) where
+    H: Fn(NpsFrame) -> Fut,
+    Fut: Future<Output = Reply>,
+{
+    debug!(%peer, "connected");
+    let mut framed = Framed::new(stream, NpsCodec::server(settings.max_frame_len));
+    loop {
+        let next = tokio::select! {
+            _ = shutdown.changed() => {
+                debug!("closing for shutdown");
+                break;
+            }
+            next = tokio::time::timeout(settings.idle_timeout, framed.next()) => next,
+        };
+        let frame = match next {
+            Err(_) => {
+                info!("idle timeout; closing");
+                break;
+            }
+            Ok(None) => {
+                debug!("peer closed");
+                break;
+            }
+            Ok(Some(Err(error))) => {
+                warn!(%error, "bad input; closing");
+                break;
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let id = frame.id;
+        let len = frame.total_len();
+        let reply = handler(frame).await;
+        info!(
+            id = format_args!("{id:#06x}"),
+            len,
+            outcome = reply.outcome,
+            "message"
+        );
+        for out in reply.frames {
+            match tokio::time::timeout(settings.idle_timeout, framed.send(out)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    warn!(%error, "send failed; closing");
+                    return;
+                }
+                Err(_) => {
+                    warn!("send timed out; closing");
+                    return;
+                }
+            }
+        }
+        if reply.close {
+            break;
+        }
+    }
+}
