@@ -139,8 +139,13 @@ mod tests {
         let a = ShardEntry::new("A", 1, "h");
         let b = ShardEntry::new("B]\n[C", 2, "h\nShardId=9");
         let text = render_shard_list(&[a, b]);
-        assert_eq!(text.matches('[').count(), 2);
-        assert_eq!(text.matches("ShardId=").count(), 2);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.iter().filter(|l| l.starts_with('[')).count(), 2);
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with("\tShardId=")).count(),
+            2
+        );
+        assert_eq!(lines.len(), 2 * 15 + 1);
         assert!(text.contains("\n\n[B"));
     }
 }
