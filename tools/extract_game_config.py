@@ -32,6 +32,21 @@ def main(path):
     w("# regenerate with tools/extract_game_config.py. Order matters: lists are sent in")
     w("# the order written here. Season dates, NextEvent and Hash are computed by the server.")
     w("")
+    # Top-level arrays first: in TOML, keys after a [[table]] belong to it.
+    w("server_values = [")
+    for e in cfg.find("ServerValues/Entries"):
+        w(
+            "  { name = %s, value = %s, const = %s },"
+            % (q(e.findtext("Name")), q(e.findtext("Value")), e.findtext("Const"))
+        )
+    w("]")
+    w("")
+    w("# Points, skill points and XP per finishing position and mode; the client")
+    w("# computes the points delta it reports in AddPoints from these.")
+    w("scoring_constants = [")
+    for e in cfg.find("ScoringConstants/Entries"):
+        w("  { name = %s, value = %s }," % (q(e.findtext("Name")), e.findtext("Value")))
+    w("]")
     for e in cfg.find("DivisionBands/Entries"):
         w("[[division_bands]]")
         w(f"division_id = {e.findtext('DivisionID')}")
@@ -71,20 +86,6 @@ def main(path):
         ]
         w("mutators = [" + ", ".join(muts) + "]")
         w("")
-    w("server_values = [")
-    for e in cfg.find("ServerValues/Entries"):
-        w(
-            "  { name = %s, value = %s, const = %s },"
-            % (q(e.findtext("Name")), q(e.findtext("Value")), e.findtext("Const"))
-        )
-    w("]")
-    w("")
-    w("# Points, skill points and XP per finishing position and mode; the client")
-    w("# computes the points delta it reports in AddPoints from these.")
-    w("scoring_constants = [")
-    for e in cfg.find("ScoringConstants/Entries"):
-        w("  { name = %s, value = %s }," % (q(e.findtext("Name")), e.findtext("Value")))
-    w("]")
     print("\n".join(out))
 
 

@@ -1,14 +1,190 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Micro Machines World Series online services ("MMCOS"), as the Steam
+//! client of 2017 expects them: the CDN redirect file, the server status
+//! file and the WCF-style XML services.
+//!
+//! Layers, outside in: `http` (routes, limits, response forms) → `xml`
+//! (the client's and the server's XML dialects) → `services` (one module
+//! per MMCOS service) → `contracts` (typed results) and the store.
+
+pub mod contracts;
+pub mod game_config;
+pub mod http;
+pub mod services;
+pub mod steam_ticket;
+pub mod xml;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ::http::{Method, Request, StatusCode};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use pitlane_core::config::{Limits, MicroMachinesSettings};
+use pitlane_core::{ids, Clock};
+use pitlane_store::mmws::MmSession;
+use pitlane_store::Store;
+
+use crate::game_config::{GameConfig, GameConfigError, GameConfiguration};
+use crate::http::responses::{self, HttpResponse};
+use crate::http::{route, Failure, Operation};
+use crate::services::account::LoginRequest;
+use crate::xml::{Element, ParseLimits};
+
+/// The Micro Machines service: shared by every connection of every
+/// listener that serves the game.
+#[derive(Debug)]
+pub struct MicroMachines {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    settings: MicroMachinesSettings,
+    max_body_bytes: usize,
+    xml_limits: ParseLimits,
+    game_config: GameConfiguration,
+    status_document: Bytes,
+    cdn_document: Bytes,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl MicroMachines {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        settings: &MicroMachinesSettings,
+        limits: &Limits,
+    ) -> Result<Self, GameConfigError> {
+        let config = match &settings.game_config_file {
+            Some(path) => GameConfig::load(path)?,
+            None => GameConfig::builtin(),
+        };
+        Ok(Self {
+            store,
+            clock,
+            max_body_bytes: limits.max_body_bytes,
+            xml_limits: ParseLimits {
+                max_depth: limits.max_xml_depth,
+                max_elements: limits.max_xml_elements,
+            },
+            game_config: GameConfiguration::new(
+                config,
+                settings.seasons.clone(),
+                settings.events.clone(),
+            ),
+            status_document: services::status::server_status_document(&settings.status),
+            cdn_document: services::status::cdn_document(&settings.cdn_server_type),
+            settings: settings.clone(),
+        })
+    }
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+    pub fn game_configuration(&self) -> &GameConfiguration {
+        &self.game_config
+    }
+
+    /// Serves one HTTP request. Never fails: every problem becomes an error
+    /// document in the service's own form and a log line.
+    pub async fn handle<B>(&self, request: Request<B>, peer: SocketAddr) -> HttpResponse
+    where
+        B: ::http_body::Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let path = request.uri().path().to_string();
+        let Some(op) = route(&path) else {
+            tracing::warn!(%peer, %path, "no Micro Machines operation at this path");
+            return Failure::new(StatusCode::NOT_FOUND, format!("no operation at {path}"))
+                .into_response("ErrorResult");
+        };
+        let method_ok = request.method() == op.method()
+            || (op.method() == Method::GET && request.method() == Method::HEAD);
+        if !method_ok {
+            return Failure::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{} expects {}", op.name(), op.method()),
+            )
+            .into_response(op.result_root());
+        }
+        match self.dispatch(op, request, peer).await {
+            Ok(response) => response,
+            Err(failure) => {
+                tracing::warn!(operation = op.name(), %peer, status = failure.status.as_u16(), reason = %failure.message, "request refused");
+                failure.into_response(op.result_root())
+            }
+        }
+    }
+
+    async fn dispatch<B>(
+        &self,
+        op: Operation,
+        request: Request<B>,
+        peer: SocketAddr,
+    ) -> Result<HttpResponse, Failure>
+    where
+        B: ::http_body::Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        match op {
+            Operation::CdnRedirect => return Ok(responses::cdn_text(self.cdn_document.clone())),
+            Operation::ServerStatus => {
+                return Ok(responses::status_file(self.status_document.clone()))
+            }
+            _ => {}
+        }
+        let body = self.read_body(request).await?;
+        tracing::debug!(operation = op.name(), body = %String::from_utf8_lossy(&body), "request body");
+        let xml = Element::parse_root(&body, op.request_root(), self.xml_limits)?;
+        let now = self.clock.now();
+        match op {
+            Operation::Login => {
+                let request = LoginRequest::parse(&xml)?;
+                let body = self.login(request, &peer.ip().to_string(), now).await?;
+                Ok(responses::xml(body))
+            }
+            Operation::UpdateAccountTitle => {
+                let session = self.session(&xml).await?;
+                self.update_title(&session, &xml).await?;
+                Ok(responses::void())
+            }
+            Operation::CdnRedirect | Operation::ServerStatus => Err(Failure::internal()),
+        }
+    }
+
+    /// Reads the whole body, refusing more than the configured limit before
+    /// buffering it.
+    async fn read_body<B>(&self, request: Request<B>) -> Result<Bytes, Failure>
+    where
+        B: ::http_body::Body<Data = Bytes>,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let too_large = || {
+            Failure::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body larger than {} bytes", self.max_body_bytes),
+            )
+        };
+        let declared = request
+            .headers()
+            .get(::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > self.max_body_bytes as u64) {
+            return Err(too_large());
+        }
+        match Limited::new(request.into_body(), self.max_body_bytes)
+            .collect()
+            .await
+        {
+            Ok(collected) => Ok(collected.to_bytes()),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+            Err(e) => Err(Failure::bad_request(format!(
+                "could not read the request body: {e}"
+            ))),
+        }
+    }
+
+    /// The session behind the request's `SessionToken`.
+    async fn session(&self, xml: &Element) -> Result<MmSession, Failure> {
+        let token = xml.required("SessionToken")?;
+        self.store
+            .mm_sessions()
+            .find(&ids::token_digest(token), self.clock.now())
+            .await?
+            .ok_or_else(Failure::unknown_session)
     }
 }

@@ -1,0 +1,8 @@
+//! Response data contracts of the MMCOS services, one module per service.
+//! Each `write_members` lists members in the official (alphabetical) order.
+
+pub mod account;
+pub mod error;
+
+pub use account::{GameInfo, LoginDetails, ScoreInfo, SeasonInfo};
+pub use error::ServiceError;

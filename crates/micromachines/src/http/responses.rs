@@ -1,0 +1,108 @@
+//! The response forms of the official service (spec section 2.2): XML
+//! results, empty "void" answers without a Content-Type, the static status
+//! file, the CDN text file, and our error documents.
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+
+use crate::contracts::error::{ErrorOnly, ServiceError};
+use crate::xml::{XmlError, XmlWriter};
+
+pub type HttpResponse = Response<Full<Bytes>>;
+
+pub const XML_CONTENT_TYPE: &str = "application/xml; charset=utf-8";
+
+pub fn xml(body: String) -> HttpResponse {
+    with_type(StatusCode::OK, XML_CONTENT_TYPE, Bytes::from(body))
+}
+
+/// `200`, empty body, no Content-Type: what WCF sent for void operations.
+pub fn void() -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::OK;
+    response
+}
+
+pub fn status_file(body: Bytes) -> HttpResponse {
+    with_type(StatusCode::OK, "text/xml", body)
+}
+
+pub fn cdn_text(body: Bytes) -> HttpResponse {
+    let mut response = with_type(StatusCode::OK, "text/plain", body);
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("max-age=301"));
+    headers.insert(
+        http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> HttpResponse {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// Why a request was not served, in words a player or operator can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn unknown_session() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unknown or expired SessionToken: log in again",
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the server could not complete the request; try again",
+        )
+    }
+
+    /// The error document: the operation's result element with a non-nil
+    /// `Error` (see [`ServiceError`]).
+    pub fn into_response(self, result_root: &str) -> HttpResponse {
+        let error = ServiceError {
+            code: self.status.as_u16(),
+            message: self.message,
+        };
+        let body = XmlWriter::document(result_root, &ErrorOnly(&error));
+        with_type(self.status, XML_CONTENT_TYPE, Bytes::from(body))
+    }
+}
+
+impl From<XmlError> for Failure {
+    fn from(e: XmlError) -> Self {
+        Failure::bad_request(e.to_string())
+    }
+}
+
+impl From<pitlane_store::StoreError> for Failure {
+    fn from(e: pitlane_store::StoreError) -> Self {
+        tracing::error!(error = %e, "database error while serving a request");
+        Failure::internal()
+    }
+}

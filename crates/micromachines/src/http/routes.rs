@@ -1,0 +1,107 @@
+//! The route table. The client uses `/MMCOS/<Service>/...` in its shipping
+//! configuration and the same paths without `/MMCOS` in Localhost mode;
+//! IIS matched paths case-insensitively. Paths are unique across the three
+//! host names, so routing ignores `Host` (LAN players may use an IP).
+
+use http::Method;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `redirect_steam_submission{1,2,3}.txt` on the CDN host.
+    CdnRedirect,
+    ServerStatus,
+    Login,
+    UpdateAccountTitle,
+}
+
+/// Path (lower case, without `/MMCOS`) → operation. Read it as the table of
+/// contents of the service.
+const ROUTES: &[(&str, Operation)] = &[
+    ("/redirect_steam_submission1.txt", Operation::CdnRedirect),
+    ("/redirect_steam_submission2.txt", Operation::CdnRedirect),
+    ("/redirect_steam_submission3.txt", Operation::CdnRedirect),
+    (
+        "/mmcos-serverstatus/serverstatus.xml",
+        Operation::ServerStatus,
+    ),
+    ("/mmcos-account/accountservice.svc/login", Operation::Login),
+    (
+        "/mmcos-account/accountservice.svc/updateaccounttitle",
+        Operation::UpdateAccountTitle,
+    ),
+];
+
+impl Operation {
+    pub fn method(self) -> Method {
+        match self {
+            Operation::CdnRedirect | Operation::ServerStatus => Method::GET,
+            _ => Method::POST,
+        }
+    }
+
+    /// Root element of the client's request body.
+    pub fn request_root(self) -> &'static str {
+        match self {
+            Operation::CdnRedirect | Operation::ServerStatus => "",
+            Operation::Login => "Login",
+            Operation::UpdateAccountTitle => "UpdateAccountTitle",
+        }
+    }
+
+    /// Root element of the result, also used for error documents; void
+    /// operations have no result type, so their errors use `ErrorResult`.
+    pub fn result_root(self) -> &'static str {
+        match self {
+            Operation::Login => "LoginDetails",
+            _ => "ErrorResult",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::CdnRedirect => "CdnRedirect",
+            Operation::ServerStatus => "ServerStatus",
+            Operation::Login => "Login",
+            Operation::UpdateAccountTitle => "UpdateAccountTitle",
+        }
+    }
+}
+
+pub fn route(path: &str) -> Option<Operation> {
+    let lower = path.to_ascii_lowercase();
+    let local = match lower.strip_prefix("/mmcos") {
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => lower.as_str(),
+    };
+    ROUTES.iter().find(|(p, _)| *p == local).map(|(_, op)| *op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_path_forms_and_any_case_route() {
+        for path in [
+            "/MMCOS/MMCOS-Account/AccountService.svc/Login",
+            "/MMCOS-Account/AccountService.svc/Login",
+            "/mmcos/mmcos-account/accountservice.svc/LOGIN",
+        ] {
+            assert_eq!(route(path), Some(Operation::Login), "{path}");
+        }
+        assert_eq!(
+            route("/MMCOS/redirect_steam_submission3.txt"),
+            Some(Operation::CdnRedirect)
+        );
+        assert_eq!(
+            route("/MMCOS-ServerStatus/ServerStatus.xml"),
+            Some(Operation::ServerStatus)
+        );
+        assert_eq!(
+            route("/MMCOSX/MMCOS-Account/AccountService.svc/Login"),
+            None
+        );
+        assert_eq!(route("/"), None);
+        assert_eq!(route("/MMCOS/MMCOS-Account/AccountService.svc/Nope"), None);
+    }
+}

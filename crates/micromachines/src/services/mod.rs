@@ -1,0 +1,5 @@
+//! One module per MMCOS service; each function takes a parsed request and
+//! the player it came from and returns the typed result.
+
+pub mod account;
+pub mod status;
