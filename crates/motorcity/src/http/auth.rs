@@ -10,7 +10,7 @@ pub const AUTH_LOGIN_PATH: &str = "/AuthLogin";
 /// ticket the client is known to have echoed.
 pub const TICKET_LEN: usize = 34;
 
-/// `GET /AuthLogin?username=&password=&serviceID=2176&version=2.0` **[V]**.
+/// `GET /AuthLogin?username=&password=&serviceID=2176&version=2.0` (verified).
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthLoginRequest {
     /// Account name as typed in the client.
@@ -102,7 +102,7 @@ fn percent_decode(text: &str) -> Option<String> {
     Some(decode_latin1(&out))
 }
 
-/// A refusal in the community's format **[C]**: `reasoncode`, `reasontext`,
+/// A refusal in the community's format (community): `reasoncode`, `reasontext`,
 /// `reasonurl` lines. How the client shows it has not been observed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthFailure {
@@ -146,7 +146,7 @@ impl AuthFailure {
 /// The AuthLogin answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthLoginResponse {
-    /// `Valid=TRUE\nTicket=<ticket>` **[A]**.
+    /// `Valid=TRUE\nTicket=<ticket>` (accepted).
     Valid {
         /// The ticket the client will echo in 0x501.
         ticket: String,

@@ -5,7 +5,7 @@ use super::auth::one_line;
 /// Path the client fetches (registry `ShardUrl`).
 pub const SHARD_LIST_PATH: &str = "/ShardList/";
 
-/// One shard (game world) in the ShardList **[A]**.
+/// One shard (game world) in the ShardList (accepted).
 ///
 /// Hosts are what the client connects to, so they must be this server's
 /// address as the players reach it, never a bind address like 0.0.0.0.

@@ -14,7 +14,7 @@ pub const CLIENT_LOGIN_VERSION: u16 = 0x0101;
 /// client sends as `serviceID` to AuthLogin and names the game.
 pub const MCO_SERVICE_ID: &str = "2176";
 
-/// 0x501 NPS_USER_LOGIN **[V]**: the AuthLogin ticket and the session key,
+/// 0x501 NPS_USER_LOGIN (verified): the AuthLogin ticket and the session key,
 /// RSA-encrypted to the key in the client's `pub.key`.
 ///
 /// Body layout after the 12-byte header: u16-string ticket, u16 reserved,
@@ -113,7 +113,7 @@ pub const USER_VALID_ACCEPTED_TAIL: [u8; 240] = [
     0xe5, 0x53, 0xcd, 0xfa, 0x45, 0x77, 0x2e, 0x90, 0xf3, 0x4d, 0xd1, 0x44, 0x89, 0x00, 0x00, 0x00,
 ];
 
-/// 0x601 NPS_USER_VALID **[A]**: login accepted.
+/// 0x601 NPS_USER_VALID (accepted): login accepted.
 ///
 /// The client reads the customer id as u32 BE at offset 12 and sends it back
 /// in its next request (0x532); nothing else in the reply is understood.
@@ -153,7 +153,7 @@ impl NpsMessage for UserValid {
     }
 }
 
-/// 0x602 **[C]**: login refused.
+/// 0x602 (community): login refused.
 ///
 /// Only its id comes from the community code; no capture shows a client
 /// receiving it. It is sent header-only so that the client sees a definite

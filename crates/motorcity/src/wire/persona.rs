@@ -8,7 +8,7 @@ use super::reader::{ParseError, Reader};
 use super::text::{decode_latin1, encode_latin1};
 use super::{EncodeError, NpsMessage};
 
-/// 0x532 NPS_GET_PERSONA_MAPS **[V]**: the customer id from the 0x601.
+/// 0x532 NPS_GET_PERSONA_MAPS (verified): the customer id from the 0x601.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GetPersonaMaps {
     /// The customer whose personas the client wants.
@@ -53,7 +53,7 @@ pub struct PersonaMapEntry {
     pub name: String,
 }
 
-/// 0x607 persona maps reply **[A]**: 12-byte header, then one 38-byte record
+/// 0x607 persona maps reply (accepted): 12-byte header, then one 38-byte record
 /// per persona.
 ///
 /// The client took persona id (record +8), shard id (+12) and name (+22)
@@ -136,8 +136,8 @@ impl NpsMessage for PersonaMaps {
     }
 }
 
-/// The body shared by 0x503 (select persona **[V]**) and 0x50f (log the
-/// persona out **[C]**): three u32 BE ids.
+/// The body shared by 0x503 (select persona (verified)) and 0x50f (log the
+/// persona out (community)): three u32 BE ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PersonaSelection {
     /// The customer id from 0x601.
@@ -169,7 +169,7 @@ impl PersonaSelection {
     }
 }
 
-/// 0x503 NPS_REGISTER_GAME_LOGIN **[V]**: the player picked a persona.
+/// 0x503 NPS_REGISTER_GAME_LOGIN (verified): the player picked a persona.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RegisterGameLogin(pub PersonaSelection);
 
@@ -187,7 +187,7 @@ impl NpsMessage for RegisterGameLogin {
     }
 }
 
-/// 0x50f NPS_REGISTER_GAME_LOGOUT **[C]**: same body as 0x503.
+/// 0x50f NPS_REGISTER_GAME_LOGOUT (community): same body as 0x503.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RegisterGameLogout(pub PersonaSelection);
 
@@ -208,7 +208,7 @@ impl NpsMessage for RegisterGameLogout {
 /// Body length of the 0x207 the client accepted (263 bytes in all).
 pub const ACK_BODY_LEN: usize = 251;
 
-/// 0x207 NPS_ACK **[A]**: 12-byte header and 251 zero bytes, exactly as the
+/// 0x207 NPS_ACK (accepted): 12-byte header and 251 zero bytes, exactly as the
 /// client accepted after 0x503. What the body means is unknown; the zeros
 /// are what worked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,7 +228,7 @@ impl NpsMessage for NpsAck {
     }
 }
 
-/// 0x533 NPS_VALIDATE_PERSONA_NAME **[V request]**: is this name free?
+/// 0x533 NPS_VALIDATE_PERSONA_NAME (verified request): is this name free?
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidatePersonaName {
     /// The asking customer.
@@ -264,7 +264,7 @@ impl NpsMessage for ValidatePersonaName {
     }
 }
 
-/// 0x534 NPS_CHECK_TOKEN **[V request]**, used as a licence-plate text check:
+/// 0x534 NPS_CHECK_TOKEN (verified request), used as a licence-plate text check:
 /// u32 plate type, u16-string text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckPlateText {
@@ -293,7 +293,7 @@ impl NpsMessage for CheckPlateText {
     }
 }
 
-/// 0x601 as the answer to 0x533 **[C]**: the name is free. The community
+/// 0x601 as the answer to 0x533 (community): the name is free. The community
 /// server sends it header-only; no capture shows the client's reaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NameAvailable;
@@ -311,7 +311,7 @@ impl NpsMessage for NameAvailable {
     }
 }
 
-/// 0x20a NPS_DUP_USER as the answer to 0x533 **[C]**: the name is taken (or
+/// 0x20a NPS_DUP_USER as the answer to 0x533 (community): the name is taken (or
 /// not allowed). Header-only, like the community's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NameTaken;
