@@ -25,6 +25,9 @@ pub mod persona;
 pub mod server;
 pub mod wire;
 
+/// Re-exported so the store can implement [`McoDirectory`] without adding
+/// the macro crate itself: `#[motorcity::async_trait] impl McoDirectory for …`.
+pub use async_trait::async_trait;
 pub use crypto::{LoginKey, SessionKey};
 pub use directory::{CustomerId, DirectoryError, McoDirectory, Persona, PersonaId, ShardId};
 pub use login::serve_login;

@@ -168,7 +168,10 @@ async fn connection<H, Fut>(
     let mut framed = Framed::new(stream, NpsCodec::server(settings.max_frame_len));
     loop {
         let next = tokio::select! {
-            _ = shutdown.changed() => {
+            changed = shutdown.changed() => {
+                if changed.is_ok() && !*shutdown.borrow_and_update() {
+                    continue;
+                }
                 debug!("closing for shutdown");
                 break;
             }
