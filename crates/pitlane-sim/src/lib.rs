@@ -1,14 +1,8 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Simulated game clients. They speak to a Pitlane server exactly like the
+//! real games do (same paths, headers, body layout, one connection per
+//! request), so tests, the load generator and `doctor` exercise the real
+//! network path.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub mod http;
+pub mod mmws;
+pub mod xml_shape;

@@ -1,0 +1,79 @@
+//! Command line: `pitlane [serve]`, `pitlane init`, `pitlane hosts`.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use pitlane_core::config::{Config, ConfigError};
+
+/// The config file read when --config is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "pitlane.toml";
+
+#[derive(Debug, Parser)]
+#[command(name = "pitlane", version, about = "Online play for Micro Machines World Series and Motor City Online")]
+pub struct Cli {
+    /// TOML configuration file (default: ./pitlane.toml when it exists).
+    #[arg(long, global = true, env = "PITLANE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Database, certificates and logs [default: ./pitlane-data].
+    #[arg(long, global = true, env = "PITLANE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://FILE or postgres://... [default: SQLite in the data dir].
+    #[arg(long, global = true, env = "PITLANE_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Address every listener binds to on its standard port [default: 0.0.0.0].
+    #[arg(long, global = true, env = "PITLANE_BIND", value_name = "IP")]
+    pub bind: Option<IpAddr>,
+    /// Log filter, e.g. info, debug (request bodies), pitlane=debug.
+    #[arg(long, global = true, env = "PITLANE_LOG", default_value = "info")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start every listener (the default).
+    Serve,
+    /// Write a commented configuration file with every default.
+    Init {
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the hosts-file lines players need for this server.
+    Hosts {
+        /// Address to put in the lines [default: public_address, else the LAN address].
+        #[arg(long)]
+        address: Option<IpAddr>,
+    },
+}
+
+impl Cli {
+    /// The configuration in effect: the file (if any), then the flags.
+    pub fn load_config(&self) -> Result<Config, ConfigError> {
+        let mut config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                Config::load(Path::new(DEFAULT_CONFIG_FILE))?
+            }
+            None => Config::default(),
+        };
+        if let Some(dir) = &self.data_dir {
+            config.server.data_dir = dir.clone();
+        }
+        if let Some(url) = &self.database_url {
+            config.server.database_url = Some(url.clone());
+        }
+        if let Some(bind) = self.bind {
+            config.server.bind = bind;
+        }
+        Ok(config)
+    }
+
+    pub fn config_path_for_init(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE))
+    }
+}

@@ -1,0 +1,12 @@
+//! The `pitlane` program: command line, wiring of games, store and
+//! listeners. The games live in their own crates; this crate only puts
+//! them on the network.
+
+pub mod app;
+pub mod cli;
+pub mod hosts;
+pub mod logging;
+pub mod net;
+pub mod server;
+
+pub use server::{Listening, Server, StartError};

@@ -1,0 +1,5 @@
+//! Listeners: binding with errors an operator can act on, and the HTTP
+//! accept loop shared by every HTTP service.
+
+pub mod bind;
+pub mod http;
