@@ -38,7 +38,7 @@ pub fn steam_id_from_platform_id(platform_id: &str) -> Result<u64, TicketError> 
 }
 
 fn decode_hex(text: &str) -> Result<Vec<u8>, TicketError> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return Err(TicketError::NotHex);
     }
     text.as_bytes()

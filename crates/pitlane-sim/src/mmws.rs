@@ -121,11 +121,22 @@ impl MmwsClient {
 
     pub async fn get(&self, host: &str, path: &str) -> Result<HttpResponse, ClientError> {
         let ct = (host != CDN_HOST).then_some("application/xml");
-        let request = unity_request(Method::GET, host, &format!("{}{path}", self.prefix), ct, &[], Bytes::new())?;
+        let request = unity_request(
+            Method::GET,
+            host,
+            &format!("{}{path}", self.prefix),
+            ct,
+            &[],
+            Bytes::new(),
+        )?;
         send(self.addr, request, self.timeout).await
     }
 
-    pub async fn post(&self, path: &str, body: impl Into<Bytes>) -> Result<HttpResponse, ClientError> {
+    pub async fn post(
+        &self,
+        path: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<HttpResponse, ClientError> {
         let request = unity_request(
             Method::POST,
             MMCOS_HOST,
@@ -146,7 +157,9 @@ impl MmwsClient {
     }
 
     pub async fn login(&self, steam_id: u64, name: &str) -> Result<LoginOutcome, SimError> {
-        let response = self.post(LOGIN_PATH, login_body(steam_id, name, 45)).await?;
+        let response = self
+            .post(LOGIN_PATH, login_body(steam_id, name, 45))
+            .await?;
         if response.status != 200 {
             return Err(SimError::Status {
                 operation: "Login",
@@ -170,10 +183,19 @@ impl MmwsClient {
             .child("GameConfigurationData")
             .ok_or_else(|| shape("no GameConfigurationData".into()))?;
         Ok(LoginOutcome {
-            token: doc.required("SessionToken").map_err(|e| shape(e.to_string()))?.to_string(),
+            token: doc
+                .required("SessionToken")
+                .map_err(|e| shape(e.to_string()))?
+                .to_string(),
             user_id: int(&doc, "UserID")?,
-            user_facing_id: doc.required("UserFacingID").map_err(|e| shape(e.to_string()))?.to_string(),
-            platform_id: doc.required("PlatformID").map_err(|e| shape(e.to_string()))?.to_string(),
+            user_facing_id: doc
+                .required("UserFacingID")
+                .map_err(|e| shape(e.to_string()))?
+                .to_string(),
+            platform_id: doc
+                .required("PlatformID")
+                .map_err(|e| shape(e.to_string()))?
+                .to_string(),
             points: int(score, "Points")?,
             rank: int(score, "Rank")?,
             division: int(score, "Division")?,
@@ -183,7 +205,11 @@ impl MmwsClient {
         })
     }
 
-    pub async fn update_title(&self, token: &str, title: &str) -> Result<HttpResponse, ClientError> {
+    pub async fn update_title(
+        &self,
+        token: &str,
+        title: &str,
+    ) -> Result<HttpResponse, ClientError> {
         let body = request_xml(
             "UpdateAccountTitle",
             &[("SessionToken", token.into()), ("Title", title.into())],

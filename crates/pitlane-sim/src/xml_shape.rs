@@ -14,7 +14,9 @@ pub fn shape(xml: &[u8]) -> Result<Vec<String>, String> {
     let mut lines: Vec<String> = Vec::new();
     let mut buf = Vec::new();
     loop {
-        let event = reader.read_event_into(&mut buf).map_err(|e| e.to_string())?;
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
@@ -49,7 +51,14 @@ pub fn shape(xml: &[u8]) -> Result<Vec<String>, String> {
 
 /// Parses a document with the server's own reader (for field access).
 pub fn parse(xml: &[u8]) -> Result<Element, String> {
-    Element::parse(xml, ParseLimits { max_depth: 32, max_elements: 1_000_000 }).map_err(|e| e.to_string())
+    Element::parse(
+        xml,
+        ParseLimits {
+            max_depth: 32,
+            max_elements: 1_000_000,
+        },
+    )
+    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
+pub mod mco;
 pub mod mmws;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -139,6 +140,26 @@ impl Store {
 
     pub fn mm_scores(&self) -> mmws::Scores<'_> {
         mmws::Scores::new(&self.pool)
+    }
+
+    pub fn mco_accounts(&self) -> mco::Accounts<'_> {
+        mco::Accounts::new(&self.pool)
+    }
+
+    pub fn mco_tickets(&self) -> mco::Tickets<'_> {
+        mco::Tickets::new(&self.pool)
+    }
+
+    pub fn mco_sessions(&self) -> mco::Sessions<'_> {
+        mco::Sessions::new(&self.pool)
+    }
+
+    pub fn mco_personas(&self) -> mco::Personas<'_> {
+        mco::Personas::new(&self.pool)
+    }
+
+    pub fn mco_login_failures(&self) -> mco::LoginFailures<'_> {
+        mco::LoginFailures::new(&self.pool)
     }
 }
 

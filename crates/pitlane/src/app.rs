@@ -19,7 +19,11 @@ pub struct App {
 }
 
 impl App {
-    pub async fn serve_http(&self, request: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    pub async fn serve_http(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response<Full<Bytes>> {
         let started = Instant::now();
         let method = request.method().clone();
         let path = request.uri().path().to_string();
@@ -38,7 +42,10 @@ impl App {
             Ok(response) => response,
             Err(_) => Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("the request took longer than {} s", self.request_timeout.as_secs()),
+                format!(
+                    "the request took longer than {} s",
+                    self.request_timeout.as_secs()
+                ),
             )
             .into_response("ErrorResult"),
         };

@@ -10,7 +10,11 @@ use pitlane_core::config::{Config, ConfigError};
 pub const DEFAULT_CONFIG_FILE: &str = "pitlane.toml";
 
 #[derive(Debug, Parser)]
-#[command(name = "pitlane", version, about = "Online play for Micro Machines World Series and Motor City Online")]
+#[command(
+    name = "pitlane",
+    version,
+    about = "Online play for Micro Machines World Series and Motor City Online"
+)]
 pub struct Cli {
     /// TOML configuration file (default: ./pitlane.toml when it exists).
     #[arg(long, global = true, env = "PITLANE_CONFIG", value_name = "FILE")]

@@ -17,7 +17,12 @@ pub fn init(filter: &str, data_dir: Option<&Path>) -> Option<WorkerGuard> {
             let appender = tracing_appender::rolling::daily(dir.join("logs"), "pitlane.log");
             let (writer, guard) = tracing_appender::non_blocking(appender);
             (
-                Some(fmt::layer().with_ansi(false).with_target(false).with_writer(writer)),
+                Some(
+                    fmt::layer()
+                        .with_ansi(false)
+                        .with_target(false)
+                        .with_writer(writer),
+                ),
                 Some(guard),
             )
         }

@@ -36,7 +36,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             }
             std::fs::write(&path, EXAMPLE)?;
-            println!("wrote {}: edit it, then run `pitlane serve`", path.display());
+            println!(
+                "wrote {}: edit it, then run `pitlane serve`",
+                path.display()
+            );
             Ok(())
         }
         Some(Command::Hosts { address }) => {

@@ -17,7 +17,11 @@ pub struct BindError {
 
 /// `what` names the listener for the operator ("Micro Machines HTTP"),
 /// `config_key` the `[listen]` key that moves it.
-pub async fn bind(addr: SocketAddr, what: &'static str, config_key: &str) -> Result<TcpListener, BindError> {
+pub async fn bind(
+    addr: SocketAddr,
+    what: &'static str,
+    config_key: &str,
+) -> Result<TcpListener, BindError> {
     TcpListener::bind(addr).await.map_err(|e| {
         let port = addr.port();
         let elsewhere = format!(
@@ -59,9 +63,14 @@ mod tests {
     async fn a_taken_port_is_named_with_a_fix() {
         let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = taken.local_addr().unwrap();
-        let err = bind(addr, "Micro Machines HTTP", "mmws_http").await.unwrap_err();
+        let err = bind(addr, "Micro Machines HTTP", "mmws_http")
+            .await
+            .unwrap_err();
         let line = err.to_string();
-        assert!(line.contains(&format!("port {} is already in use", addr.port())), "{line}");
+        assert!(
+            line.contains(&format!("port {} is already in use", addr.port())),
+            "{line}"
+        );
         assert!(line.contains("[listen] mmws_http"), "{line}");
         assert!(!line.contains('\n'));
     }
