@@ -226,7 +226,11 @@ impl<'a> Accounts<'a> {
     }
 
     /// Replaces the password. Returns false when no such account exists.
-    pub async fn set_password(&self, customer_id: i64, password: &str) -> Result<bool, AccountError> {
+    pub async fn set_password(
+        &self,
+        customer_id: i64,
+        password: &str,
+    ) -> Result<bool, AccountError> {
         let hash = password::hash(password).await?;
         let done = sqlx::query("UPDATE mco_accounts SET password_hash = $2 WHERE customer_id = $1")
             .bind(customer_id)

@@ -67,12 +67,14 @@ impl<'a> LoginFailures<'a> {
         subject: &str,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO mco_login_failures (scope, subject, failed_at) VALUES ($1, $2, $3)")
-            .bind(scope.as_str())
-            .bind(subject)
-            .bind(to_millis(now))
-            .execute(self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO mco_login_failures (scope, subject, failed_at) VALUES ($1, $2, $3)",
+        )
+        .bind(scope.as_str())
+        .bind(subject)
+        .bind(to_millis(now))
+        .execute(self.pool)
+        .await?;
         Ok(())
     }
 

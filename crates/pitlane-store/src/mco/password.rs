@@ -72,7 +72,9 @@ async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
         Ok(value) => Ok(value),
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         // Only when the runtime is shutting down.
-        Err(e) => Err(StoreError::Corrupt(format!("password check interrupted: {e}"))),
+        Err(e) => Err(StoreError::Corrupt(format!(
+            "password check interrupted: {e}"
+        ))),
     }
 }
 

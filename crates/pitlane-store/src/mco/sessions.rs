@@ -47,9 +47,8 @@ const COLUMNS: &str =
 fn from_row(row: &AnyRow) -> Result<McoSession> {
     let customer_id: i64 = row.try_get("customer_id")?;
     let key_hex: String = row.try_get("session_key")?;
-    let session_key = hex::decode(&key_hex).map_err(|e| {
-        StoreError::Corrupt(format!("session key of customer {customer_id}: {e}"))
-    })?;
+    let session_key = hex::decode(&key_hex)
+        .map_err(|e| StoreError::Corrupt(format!("session key of customer {customer_id}: {e}")))?;
     Ok(McoSession {
         customer_id,
         session_key,
@@ -177,15 +176,13 @@ impl<'a> Sessions<'a> {
     /// logged-in customer): the ShardList's population.
     pub async fn count_live(&self, shard_id: Option<i64>, now: DateTime<Utc>) -> Result<i64> {
         let row = match shard_id {
-            Some(shard) => {
-                sqlx::query(
-                    "SELECT COUNT(*) AS n FROM mco_sessions WHERE expires_at > $1 AND shard_id = $2",
-                )
-                .bind(to_millis(now))
-                .bind(shard)
-                .fetch_one(self.pool)
-                .await?
-            }
+            Some(shard) => sqlx::query(
+                "SELECT COUNT(*) AS n FROM mco_sessions WHERE expires_at > $1 AND shard_id = $2",
+            )
+            .bind(to_millis(now))
+            .bind(shard)
+            .fetch_one(self.pool)
+            .await?,
             None => {
                 sqlx::query("SELECT COUNT(*) AS n FROM mco_sessions WHERE expires_at > $1")
                     .bind(to_millis(now))
