@@ -13,6 +13,8 @@
 //!   the binary plugs the real store in behind [`McoDirectory`].
 //! - [`login`] (TCP 8226) and [`persona`] (TCP 8228): request handlers and the
 //!   async servers that run them.
+//! - [`store_directory`]: [`McoDirectory`] on Pitlane's database, plus the
+//!   account side (AuthLogin with throttling, account and persona creation).
 //!
 //! `docs/mco-protocol.md` at the repository root says which parts are
 //! verified against real client bytes and which are choices made here.
@@ -23,6 +25,7 @@ pub mod http;
 pub mod login;
 pub mod persona;
 pub mod server;
+pub mod store_directory;
 pub mod wire;
 
 /// Re-exported so the store can implement [`McoDirectory`] without adding
@@ -33,3 +36,4 @@ pub use directory::{CustomerId, DirectoryError, McoDirectory, Persona, PersonaId
 pub use login::serve_login;
 pub use persona::serve_persona;
 pub use server::ServerSettings;
+pub use store_directory::{DirectorySettings, StoreDirectory};
