@@ -9,6 +9,8 @@
 pub mod contracts;
 pub mod game_config;
 pub mod http;
+pub mod matchmaking;
+pub mod progression;
 pub mod services;
 pub mod steam_ticket;
 pub mod xml;
@@ -27,6 +29,8 @@ use pitlane_store::Store;
 use crate::game_config::{GameConfig, GameConfigError, GameConfiguration};
 use crate::http::responses::{self, HttpResponse};
 use crate::http::{route, Failure, Operation};
+use crate::matchmaking::Matchmaker;
+use crate::progression::Divisions;
 use crate::services::account::LoginRequest;
 use crate::xml::{Element, ParseLimits};
 
@@ -40,6 +44,8 @@ pub struct MicroMachines {
     max_body_bytes: usize,
     xml_limits: ParseLimits,
     game_config: GameConfiguration,
+    divisions: Divisions,
+    matchmaker: Arc<Matchmaker>,
     status_document: Bytes,
     cdn_document: Bytes,
 }
@@ -55,7 +61,11 @@ impl MicroMachines {
             Some(path) => GameConfig::load(path)?,
             None => GameConfig::builtin(),
         };
+        let divisions = Divisions::new(&config);
+        let matchmaker = Arc::new(Matchmaker::new(settings.matchmaking.clone(), store.clone()));
         Ok(Self {
+            divisions,
+            matchmaker,
             store,
             clock,
             max_body_bytes: limits.max_body_bytes,
@@ -76,6 +86,10 @@ impl MicroMachines {
 
     pub fn game_configuration(&self) -> &GameConfiguration {
         &self.game_config
+    }
+
+    pub fn matchmaker(&self) -> &Arc<Matchmaker> {
+        &self.matchmaker
     }
 
     /// Serves one HTTP request. Never fails: every problem becomes an error
@@ -128,21 +142,61 @@ impl MicroMachines {
         }
         let body = self.read_body(request).await?;
         tracing::debug!(operation = op.name(), body = %String::from_utf8_lossy(&body), "request body");
+        if op.shape_unknown() {
+            let shown: String = String::from_utf8_lossy(&body).chars().take(2048).collect();
+            tracing::info!(operation = op.name(), %peer, body = %shown, "operation of unknown shape accepted");
+            return Ok(responses::void());
+        }
         let xml = Element::parse_root(&body, op.request_root(), self.xml_limits)?;
         let now = self.clock.now();
+        if op == Operation::Login {
+            let request = LoginRequest::parse(&xml)?;
+            let body = self.login(request, &peer.ip().to_string(), now).await?;
+            return Ok(responses::xml(body));
+        }
+        let session = self.session(&xml).await?;
         match op {
-            Operation::Login => {
-                let request = LoginRequest::parse(&xml)?;
-                let body = self.login(request, &peer.ip().to_string(), now).await?;
-                Ok(responses::xml(body))
-            }
             Operation::UpdateAccountTitle => {
-                let session = self.session(&xml).await?;
                 self.update_title(&session, &xml).await?;
                 Ok(responses::void())
             }
-            Operation::CdnRedirect | Operation::ServerStatus => Err(Failure::internal()),
+            Operation::GetElite => Ok(responses::xml(self.get_elite(&session, &xml, now).await?)),
+            Operation::GetFriends => {
+                Ok(responses::xml(self.get_friends(&session, &xml, now).await?))
+            }
+            Operation::GetEliteRank => Ok(responses::xml(
+                self.get_elite_rank(&session, &xml, now).await?,
+            )),
+            Operation::EnterMatchmaking2 => Ok(responses::xml(
+                self.enter_matchmaking(&session, &xml, now).await?,
+            )),
+            Operation::CancelMatchmaking => {
+                self.cancel_matchmaking(&session, &xml).await?;
+                Ok(responses::void())
+            }
+            Operation::RegisterActiveGameWithPlayers => {
+                self.register_active_game(&session, &xml, now).await?;
+                Ok(responses::void())
+            }
+            Operation::AddPoints => Ok(responses::xml(self.add_points(&session, &xml, now).await?)),
+            Operation::CdnRedirect
+            | Operation::ServerStatus
+            | Operation::Login
+            | Operation::RegisterServer
+            | Operation::GetGames
+            | Operation::DebugMessage => Err(Failure::internal()),
         }
+    }
+
+    /// The SteamID64 of a session's account.
+    async fn steam_id_of(&self, session: &MmSession) -> Result<u64, Failure> {
+        Ok(self
+            .store
+            .mm_accounts()
+            .by_user_id(session.user_id)
+            .await?
+            .ok_or_else(Failure::unknown_session)?
+            .steam_id)
     }
 
     /// Reads the whole body, refusing more than the configured limit before

@@ -110,6 +110,8 @@ pub struct MicroMachinesSettings {
     pub status: ServerStatusSettings,
     pub seasons: SeasonCalendar,
     pub events: EventSchedule,
+    pub matchmaking: MatchmakingSettings,
+    pub leaderboards: LeaderboardSettings,
 }
 
 impl Default for MicroMachinesSettings {
@@ -121,6 +123,104 @@ impl Default for MicroMachinesSettings {
             status: ServerStatusSettings::default(),
             seasons: SeasonCalendar::default(),
             events: EventSchedule::default(),
+            matchmaking: MatchmakingSettings::default(),
+            leaderboards: LeaderboardSettings::default(),
+        }
+    }
+}
+
+/// How searching players are grouped into races.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MatchmakingSettings {
+    /// Seconds an EnterMatchmaking2 call is held while no match forms (the
+    /// official server held ~25 s).
+    pub hold_secs: f64,
+    /// Once two compatible parties search, wait this long for more before
+    /// the race forms (a full race forms at once).
+    pub gather_secs: f64,
+    /// A party with no call in flight for this long has left the search.
+    pub leave_after_secs: f64,
+    /// A formed race that has not started and has room takes late
+    /// searchers for this long.
+    pub late_join_secs: f64,
+    /// Allowed difference of skill ratings at the start of a search...
+    pub skill_band_initial: u32,
+    /// ...widened by this much per second of waiting...
+    pub skill_band_widen_per_sec: u32,
+    /// ...until anyone matches anyone after this many seconds.
+    pub skill_band_open_after_secs: f64,
+    /// Wait-time average reported before any race was made (seconds).
+    pub default_average_wait_secs: f64,
+    /// Per rule set (the client's `RuleSet`): player limit and teams.
+    pub modes: Vec<ModeSettings>,
+}
+
+impl Default for MatchmakingSettings {
+    fn default() -> Self {
+        Self {
+            hold_secs: 25.0,
+            gather_secs: 8.0,
+            leave_after_secs: 20.0,
+            late_join_secs: 10.0,
+            skill_band_initial: 500,
+            skill_band_widen_per_sec: 25,
+            skill_band_open_after_secs: 60.0,
+            default_average_wait_secs: 60.0,
+            modes: vec![
+                ModeSettings::new("Race", 12, 0),
+                ModeSettings::new("Elimination", 6, 0),
+                ModeSettings::new("Battle", 8, 2),
+            ],
+        }
+    }
+}
+
+impl MatchmakingSettings {
+    /// Settings of a rule set; unknown rule sets race up to 12 without teams.
+    pub fn mode(&self, rule_set: &str) -> ModeSettings {
+        self.modes
+            .iter()
+            .find(|m| m.rule_set.eq_ignore_ascii_case(rule_set))
+            .cloned()
+            .unwrap_or_else(|| ModeSettings::new(rule_set, 12, 0))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModeSettings {
+    pub rule_set: String,
+    /// Humans in one race (parties count with their size).
+    pub max_players: u32,
+    /// 0 = every party for itself; 2 = two balanced teams.
+    pub teams: u32,
+}
+
+impl ModeSettings {
+    pub fn new(rule_set: &str, max_players: u32, teams: u32) -> Self {
+        Self {
+            rule_set: rule_set.into(),
+            max_players,
+            teams,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LeaderboardSettings {
+    /// Most entries one GetElite/GetEliteRank page returns.
+    pub max_page: u32,
+    /// Most Steam ids one GetFriends considers.
+    pub max_friends: u32,
+}
+
+impl Default for LeaderboardSettings {
+    fn default() -> Self {
+        Self {
+            max_page: 100,
+            max_friends: 1000,
         }
     }
 }
@@ -235,6 +335,30 @@ impl Config {
             return Err(invalid(format!(
                 "micromachines.events.weekday {:?} is not one of Mon..Sun",
                 self.micromachines.events.weekday
+            )));
+        }
+        let mm = &self.micromachines.matchmaking;
+        for (name, value) in [
+            ("hold_secs", mm.hold_secs),
+            ("gather_secs", mm.gather_secs),
+            ("leave_after_secs", mm.leave_after_secs),
+            ("late_join_secs", mm.late_join_secs),
+            ("skill_band_open_after_secs", mm.skill_band_open_after_secs),
+        ] {
+            if !(0.0..=3600.0).contains(&value) {
+                return Err(invalid(format!(
+                    "micromachines.matchmaking.{name} must be between 0 and 3600 seconds"
+                )));
+            }
+        }
+        if let Some(mode) = mm
+            .modes
+            .iter()
+            .find(|m| m.max_players < 1 || m.teams == 1 || m.teams > 2)
+        {
+            return Err(invalid(format!(
+                "micromachines.matchmaking.modes {:?}: max_players must be at least 1 and teams 0 or 2",
+                mode.rule_set
             )));
         }
         if self.limits.max_body_bytes < 1024 {

@@ -61,6 +61,17 @@ pub fn parse(xml: &[u8]) -> Result<Element, String> {
     .map_err(|e| e.to_string())
 }
 
+/// [`shape`] with repeated lines kept once: lists of different lengths
+/// (a 100-row leaderboard against a 3-row one) compare equal when their
+/// items have the same structure.
+pub fn shape_of_items(xml: &[u8]) -> Result<Vec<String>, String> {
+    let mut seen = std::collections::HashSet::new();
+    Ok(shape(xml)?
+        .into_iter()
+        .filter(|line| seen.insert(line.clone()))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

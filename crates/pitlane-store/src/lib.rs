@@ -142,6 +142,14 @@ impl Store {
         mmws::Scores::new(&self.pool)
     }
 
+    pub fn mm_races(&self) -> mmws::Races<'_> {
+        mmws::Races::new(&self.pool)
+    }
+
+    pub fn mm_progression(&self) -> mmws::Progression<'_> {
+        mmws::Progression::new(&self.pool)
+    }
+
     pub fn mco_accounts(&self) -> mco::Accounts<'_> {
         mco::Accounts::new(&self.pool)
     }

@@ -3,6 +3,12 @@
 
 pub mod account;
 pub mod error;
+pub mod leaderboard;
+pub mod matchmaking;
+pub mod progression;
 
 pub use account::{GameInfo, LoginDetails, ScoreInfo, SeasonInfo};
 pub use error::ServiceError;
+pub use leaderboard::{LeaderboardEntries, LeaderboardEntry};
+pub use matchmaking::{MatchmakingGroup, MatchmakingResult};
+pub use progression::AddPointsResult;

@@ -12,6 +12,16 @@ pub enum Operation {
     ServerStatus,
     Login,
     UpdateAccountTitle,
+    GetElite,
+    GetFriends,
+    GetEliteRank,
+    EnterMatchmaking2,
+    CancelMatchmaking,
+    RegisterActiveGameWithPlayers,
+    RegisterServer,
+    GetGames,
+    DebugMessage,
+    AddPoints,
 }
 
 /// Path (lower case, without `/MMCOS`) → operation. Read it as the table of
@@ -29,6 +39,46 @@ const ROUTES: &[(&str, Operation)] = &[
         "/mmcos-account/accountservice.svc/updateaccounttitle",
         Operation::UpdateAccountTitle,
     ),
+    (
+        "/mmcos-leaderboard/leaderboardservice.svc/getelite",
+        Operation::GetElite,
+    ),
+    (
+        "/mmcos-leaderboard/leaderboardservice.svc/getfriends",
+        Operation::GetFriends,
+    ),
+    (
+        "/mmcos-leaderboard/leaderboardservice.svc/geteliterank",
+        Operation::GetEliteRank,
+    ),
+    (
+        "/mmcos-matchmaking/matchmakingservice.svc/entermatchmaking2",
+        Operation::EnterMatchmaking2,
+    ),
+    (
+        "/mmcos-matchmaking/matchmakingservice.svc/cancelmatchmaking",
+        Operation::CancelMatchmaking,
+    ),
+    (
+        "/mmcos-matchmaking/matchmakingservice.svc/registeractivegamewithplayers",
+        Operation::RegisterActiveGameWithPlayers,
+    ),
+    (
+        "/mmcos-matchmaking/matchmakingservice.svc/registerserver",
+        Operation::RegisterServer,
+    ),
+    (
+        "/mmcos-matchmaking/matchmakingservice.svc/getgames",
+        Operation::GetGames,
+    ),
+    (
+        "/mmcos-matchmaking/matchmakingservice.svc/debugmessage",
+        Operation::DebugMessage,
+    ),
+    (
+        "/mmcos-gameprogression/gameprogressionservice.svc/addpoints",
+        Operation::AddPoints,
+    ),
 ];
 
 impl Operation {
@@ -43,9 +93,17 @@ impl Operation {
     pub fn request_root(self) -> &'static str {
         match self {
             Operation::CdnRedirect | Operation::ServerStatus => "",
-            Operation::Login => "Login",
-            Operation::UpdateAccountTitle => "UpdateAccountTitle",
+            _ => self.name(),
         }
+    }
+
+    /// Operations whose request shape was never captured: any body within
+    /// the limits is accepted and logged so its shape can be learnt.
+    pub fn shape_unknown(self) -> bool {
+        matches!(
+            self,
+            Operation::RegisterServer | Operation::GetGames | Operation::DebugMessage
+        )
     }
 
     /// Root element of the result, also used for error documents; void
@@ -53,6 +111,11 @@ impl Operation {
     pub fn result_root(self) -> &'static str {
         match self {
             Operation::Login => "LoginDetails",
+            Operation::GetElite | Operation::GetFriends | Operation::GetEliteRank => {
+                "LeaderboardEntries"
+            }
+            Operation::EnterMatchmaking2 => "MatchmakingResult",
+            Operation::AddPoints => "AddPointsResult",
             _ => "ErrorResult",
         }
     }
@@ -63,6 +126,16 @@ impl Operation {
             Operation::ServerStatus => "ServerStatus",
             Operation::Login => "Login",
             Operation::UpdateAccountTitle => "UpdateAccountTitle",
+            Operation::GetElite => "GetElite",
+            Operation::GetFriends => "GetFriends",
+            Operation::GetEliteRank => "GetEliteRank",
+            Operation::EnterMatchmaking2 => "EnterMatchmaking2",
+            Operation::CancelMatchmaking => "CancelMatchmaking",
+            Operation::RegisterActiveGameWithPlayers => "RegisterActiveGameWithPlayers",
+            Operation::RegisterServer => "RegisterServer",
+            Operation::GetGames => "GetGames",
+            Operation::DebugMessage => "DebugMessage",
+            Operation::AddPoints => "AddPoints",
         }
     }
 }

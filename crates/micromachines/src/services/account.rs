@@ -116,6 +116,12 @@ impl MicroMachines {
     ) -> Result<GameInfo, Failure> {
         let season = self.game_config.calendar().at(now);
         let season_id = i64::from(season.season_id);
+        // A returning player's first visit in a new season: their head start.
+        let rollover = self
+            .store
+            .mm_progression()
+            .enter_season(season_id, user_id, &self.divisions, now)
+            .await?;
         let scores = self.store.mm_scores();
         let (points, division, rank) = match scores.get(season_id, user_id).await? {
             Some(score) => {
@@ -135,11 +141,11 @@ impl MicroMachines {
                 untrusted_prestige: prestige,
             },
             season: SeasonInfo {
-                bonus_points: 0,
+                bonus_points: rollover.as_ref().map_or(0, |r| r.bonus_points),
                 display_offset: 0,
                 is_season_active: season.is_active,
                 new_season_id: season_id,
-                old_season_id: season_id,
+                old_season_id: rollover.as_ref().map_or(season_id, |r| r.previous_season),
             },
         })
     }

@@ -2,4 +2,7 @@
 //! the player it came from and returns the typed result.
 
 pub mod account;
+pub mod leaderboard;
+pub mod matchmaking;
+pub mod progression;
 pub mod status;

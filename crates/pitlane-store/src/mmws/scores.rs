@@ -18,6 +18,44 @@ pub struct SeasonScore {
     pub updated_at: DateTime<Utc>,
 }
 
+/// How many scores of a season sort before ($2 points, reached at $3, user
+/// $4): the leaderboard order is points descending, then who reached the
+/// total first, then the older account.
+pub(crate) const RANK_SQL: &str = "SELECT COUNT(*) AS n FROM mm_scores WHERE season_id = $1 AND ( \
+    points > $2 OR (points = $2 AND (reached_at < $3 OR (reached_at = $3 AND user_id < $4))))";
+
+/// The leaderboard order, for `ORDER BY`.
+const ORDER: &str = "s.points DESC, s.reached_at, s.user_id";
+
+/// One leaderboard line: a score and the account it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderboardRow {
+    pub user_id: i64,
+    pub steam_id: u64,
+    pub name: String,
+    pub title: String,
+    pub level: i64,
+    pub prestige: i64,
+    pub points: i64,
+    pub division: i64,
+}
+
+const ROW_COLUMNS: &str =
+    "s.user_id, a.steam_id, a.display_name, a.title, a.level, a.prestige, s.points, s.division";
+
+fn leaderboard_row(row: &sqlx::any::AnyRow) -> Result<LeaderboardRow> {
+    Ok(LeaderboardRow {
+        user_id: row.try_get("user_id")?,
+        steam_id: row.try_get::<i64, _>("steam_id")? as u64,
+        name: row.try_get("display_name")?,
+        title: row.try_get("title")?,
+        level: row.try_get("level")?,
+        prestige: row.try_get("prestige")?,
+        points: row.try_get("points")?,
+        division: row.try_get("division")?,
+    })
+}
+
 pub struct Scores<'a> {
     pool: &'a AnyPool,
 }
@@ -52,18 +90,8 @@ impl<'a> Scores<'a> {
     /// 0-based leaderboard position of a stored score: how many rows of the
     /// season sort before it. Served by the `mm_scores_ranking` index.
     pub async fn rank_of(&self, score: &SeasonScore) -> Result<i64> {
-        let reached = pitlane_core::clock::to_millis(score.reached_at);
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM mm_scores WHERE season_id = $1 AND ( \
-               points > $2 OR (points = $2 AND (reached_at < $3 OR (reached_at = $3 AND user_id < $4))))",
-        )
-        .bind(score.season_id)
-        .bind(score.points)
-        .bind(reached)
-        .bind(score.user_id)
-        .fetch_one(self.pool)
-        .await?;
-        Ok(row.try_get("n")?)
+        let mut conn = self.pool.acquire().await?;
+        super::progression::rank_in(&mut conn, score).await
     }
 
     /// Number of players with a score in the season: the position a player
@@ -104,5 +132,52 @@ impl Scores<'_> {
         .execute(self.pool)
         .await?;
         Ok(())
+    }
+}
+
+impl Scores<'_> {
+    /// A page of the season leaderboard starting at 0-based `offset`.
+    pub async fn page(
+        &self,
+        season_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<LeaderboardRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ROW_COLUMNS} FROM mm_scores s JOIN mm_accounts a ON a.user_id = s.user_id \
+             WHERE s.season_id = $1 ORDER BY {ORDER} LIMIT $2 OFFSET $3"
+        ))
+        .bind(season_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(self.pool)
+        .await?;
+        rows.iter().map(leaderboard_row).collect()
+    }
+
+    /// The season scores of the given Steam accounts, in leaderboard order.
+    pub async fn of_steam_ids(
+        &self,
+        season_id: i64,
+        steam_ids: &[u64],
+        limit: i64,
+    ) -> Result<Vec<LeaderboardRow>> {
+        if steam_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (0..steam_ids.len())
+            .map(|i| format!("${}", i + 3))
+            .collect();
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM mm_scores s JOIN mm_accounts a ON a.user_id = s.user_id \
+             WHERE s.season_id = $1 AND a.steam_id IN ({}) ORDER BY {ORDER} LIMIT $2",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(season_id).bind(limit);
+        for id in steam_ids {
+            query = query.bind(*id as i64);
+        }
+        let rows = query.fetch_all(self.pool).await?;
+        rows.iter().map(leaderboard_row).collect()
     }
 }

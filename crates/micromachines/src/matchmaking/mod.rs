@@ -1,0 +1,227 @@
+//! Matchmaking: parties that search at the same time for the same thing end
+//! up in the same race.
+//!
+//! The client polls EnterMatchmaking2 (a new Steam game lobby each time, the
+//! same party lobby throughout). A poll is held while nothing forms and is
+//! answered the moment its party is placed in a race. The pool lives in this
+//! process; races are written to the store when they form, so points can be
+//! checked against them later.
+//!
+//! Choices where the recording is silent (docs/mmws-protocol.md):
+//! - `Team` 0 means "nothing yet" (the only answers the client did not start
+//!   a game on had Team 0); every race we form gives Team 1, or 1/2 in
+//!   team modes.
+//! - The host is the held party that has waited longest; the others join
+//!   its game lobby.
+//! - A late searcher joins a race that has formed but not started instead of
+//!   getting `InProgressGameToJoin`, whose shape was never seen.
+
+mod pool;
+pub mod teams;
+pub mod wait_times;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use pitlane_core::config::MatchmakingSettings;
+use pitlane_core::ids;
+use pitlane_store::mmws::RaceInfo;
+use pitlane_store::Store;
+use tokio::time::Instant;
+
+use crate::contracts::{MatchmakingGroup, MatchmakingResult};
+use pool::{Pool, Step};
+pub use pool::{QueueKey, SearchView};
+
+/// One EnterMatchmaking2 call, parsed and tied to its player.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    pub user_id: i64,
+    pub steam_id: u64,
+    pub group_lobby_id: u64,
+    pub game_lobby_id: u64,
+    pub queue: QueueKey,
+    pub group_size: u32,
+    pub skill_level: u64,
+    pub start_now: bool,
+}
+
+#[derive(Debug)]
+pub struct Matchmaker {
+    settings: MatchmakingSettings,
+    store: Store,
+    pool: Mutex<Pool>,
+    session_ids: tokio::sync::Mutex<(i64, i64)>,
+}
+
+/// Session ids are reserved from the store in blocks, so the sequence is
+/// server-wide (and shared by several instances on one database) without a
+/// database round trip per answer.
+const SESSION_ID_BLOCK: i64 = 64;
+
+impl Matchmaker {
+    pub fn new(settings: MatchmakingSettings, store: Store) -> Self {
+        Self {
+            pool: Mutex::new(Pool::new(settings.clone())),
+            settings,
+            store,
+            session_ids: tokio::sync::Mutex::new((0, 0)),
+        }
+    }
+
+    fn pool(&self) -> MutexGuard<'_, Pool> {
+        // The pool holds no invariant a panicking thread could break
+        // half-way that a later poll could not live with.
+        self.pool.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) async fn next_session_id(&self) -> Result<i64, pitlane_store::StoreError> {
+        let mut block = self.session_ids.lock().await;
+        if block.0 >= block.1 {
+            let first = self
+                .store
+                .mm_races()
+                .reserve_session_ids(SESSION_ID_BLOCK)
+                .await?;
+            *block = (first, first + SESSION_ID_BLOCK);
+        }
+        let id = block.0;
+        block.0 += 1;
+        Ok(id)
+    }
+
+    /// The long poll: returns when the party is placed in a race, or with a
+    /// "nothing yet" answer after `hold_secs`.
+    pub async fn search(
+        self: &Arc<Self>,
+        request: SearchRequest,
+        season_id: i64,
+    ) -> Result<MatchmakingResult, pitlane_store::StoreError> {
+        let session_id = self.next_session_id().await?;
+        let hold = Duration::from_secs_f64(self.settings.hold_secs);
+        let started = Instant::now();
+        let deadline = started + hold;
+        let _poll = PollGuard::enter(self.clone(), &request, started);
+        loop {
+            let now = Instant::now();
+            let step = self.pool().step(&request, now, session_id);
+            match step {
+                Step::Deliver(result) => return Ok(result),
+                Step::Formed(formed) => {
+                    self.persist(&formed, season_id).await;
+                    let mut pool = self.pool();
+                    pool.mark_ready(formed.match_id);
+                    if let Some(result) = pool.deliver(request.group_lobby_id, Instant::now()) {
+                        return Ok(result);
+                    }
+                }
+                Step::Wait { notify, until } => {
+                    let notified = notify.notified_owned();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    // Re-check after arming: a match formed between the step
+                    // and `enable` would otherwise be missed.
+                    if self.pool().is_ready_for(request.group_lobby_id) {
+                        continue;
+                    }
+                    let wake = until.map_or(deadline, |u| u.min(deadline));
+                    tokio::select! {
+                        _ = &mut notified => {}
+                        _ = tokio::time::sleep_until(wake) => {}
+                    }
+                    if Instant::now() >= deadline {
+                        let pool = self.pool();
+                        if !pool.is_ready_for(request.group_lobby_id) {
+                            return Ok(pool.not_yet(&request, session_id));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn persist(&self, formed: &pool::Formed, season_id: i64) {
+        let race = RaceInfo {
+            race_key: formed.race_key.clone(),
+            session_id: formed.session_id,
+            game_type: formed.queue.game_type.clone(),
+            rule_set: formed.queue.rule_set.clone(),
+            ranking: formed.queue.ranking.clone(),
+            network_version: formed.queue.network_version,
+            season_id,
+            created_at: chrono::Utc::now(),
+        };
+        if let Err(e) = self.store.mm_races().create(&race, &formed.steam_ids).await {
+            // The race is still played; RegisterActiveGameWithPlayers will
+            // create it if this write never lands.
+            tracing::error!(error = %e, race_key = %formed.race_key, "could not store a formed race");
+        }
+    }
+
+    /// Removes a party's search (CancelMatchmaking) and answers its held
+    /// poll with "nothing yet".
+    pub fn cancel(&self, user_id: i64, group_lobby_id: Option<u64>) -> usize {
+        self.pool().cancel(user_id, group_lobby_id)
+    }
+
+    /// A race started: it takes no more late joiners.
+    pub fn mark_started(&self, race_key: &str) {
+        self.pool().mark_started(race_key);
+    }
+
+    pub fn record_wait(&self, ranked: bool, seconds: f64) {
+        self.pool().waits.record(ranked, seconds);
+    }
+
+    /// Who is searching right now (for operators).
+    pub fn searching(&self) -> Vec<SearchView> {
+        self.pool().views(Instant::now())
+    }
+}
+
+/// Counts a poll as in flight for as long as its future lives: a client
+/// that disconnects drops the future, and its party starts to age out.
+struct PollGuard {
+    matchmaker: Arc<Matchmaker>,
+    group_lobby_id: u64,
+}
+
+impl PollGuard {
+    fn enter(matchmaker: Arc<Matchmaker>, request: &SearchRequest, now: Instant) -> Self {
+        matchmaker.pool().poll_started(request, now);
+        Self {
+            matchmaker,
+            group_lobby_id: request.group_lobby_id,
+        }
+    }
+}
+
+impl Drop for PollGuard {
+    fn drop(&mut self) {
+        self.matchmaker
+            .pool()
+            .poll_ended(self.group_lobby_id, Instant::now());
+    }
+}
+
+/// A fresh race key: 16 upper-case hex digits (unique by the store's
+/// primary key; a clash of 64 random bits is not a practical concern).
+pub fn new_race_key() -> String {
+    ids::upper_hex(8)
+}
+
+pub(crate) fn group(
+    game_lobby_id: u64,
+    group_lobby_id: u64,
+    size: u32,
+    is_host: bool,
+    team: i64,
+) -> MatchmakingGroup {
+    MatchmakingGroup {
+        game_lobby_id,
+        group_lobby_id,
+        group_size: i64::from(size),
+        is_host,
+        team,
+    }
+}
