@@ -388,6 +388,16 @@ async fn sessions_keep_the_key_and_the_chosen_persona() {
             .select_persona(a.customer_id, mine.persona_id, 44, t0())
             .await
             .unwrap());
+        assert_eq!(
+            personas
+                .by_id(mine.persona_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .last_selected_at,
+            None,
+            "a refused selection changes nothing"
+        );
         sessions
             .start(a.customer_id, &key, 0, t0(), expires)
             .await

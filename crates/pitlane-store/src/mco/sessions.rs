@@ -139,11 +139,12 @@ impl<'a> Sessions<'a> {
     ) -> Result<bool> {
         let at = to_millis(now);
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE mco_sessions SET persona_id = $2, shard_id = $3 \
-             WHERE customer_id = $1 AND expires_at > $4 AND EXISTS ( \
-               SELECT 1 FROM mco_personas p \
-               WHERE p.persona_id = $2 AND p.customer_id = $1 AND p.shard_id = $3)",
+        // The persona row first, then the session row: the order in which
+        // deleting a persona (or its account) reaches them, so PostgreSQL
+        // never sees the two waiting on each other.
+        let owned = sqlx::query(
+            "UPDATE mco_personas SET last_selected_at = $4 \
+             WHERE persona_id = $2 AND customer_id = $1 AND shard_id = $3",
         )
         .bind(customer_id)
         .bind(persona_id)
@@ -151,14 +152,23 @@ impl<'a> Sessions<'a> {
         .bind(at)
         .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
+        if owned.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("UPDATE mco_personas SET last_selected_at = $2 WHERE persona_id = $1")
-            .bind(persona_id)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+        let chosen = sqlx::query(
+            "UPDATE mco_sessions SET persona_id = $2, shard_id = $3 \
+             WHERE customer_id = $1 AND expires_at > $4",
+        )
+        .bind(customer_id)
+        .bind(persona_id)
+        .bind(shard_id)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if chosen.rows_affected() == 0 {
+            // No live session: roll the timestamp back with the rest.
+            return Ok(false);
+        }
         tx.commit().await?;
         Ok(true)
     }
