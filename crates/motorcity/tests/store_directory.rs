@@ -557,3 +557,40 @@ async fn a_simulated_client_goes_from_auth_login_to_its_personas() {
         dir.store().close().await;
     }
 }
+
+#[tokio::test]
+async fn two_logins_racing_with_one_ticket_get_one_session() {
+    for db in databases().await {
+        let (dir, _clock) = open(&db.url, DirectorySettings::default()).await;
+        let store = dir.store();
+        store
+            .mco_accounts()
+            .create_with_id(CAPTURED_CUSTOMER, "moo", "moo", t0())
+            .await
+            .unwrap();
+        store
+            .mco_tickets()
+            .issue(
+                CAPTURED_TICKET,
+                CAPTURED_CUSTOMER,
+                "127.0.0.1",
+                t0(),
+                t0() + Delta::minutes(5),
+            )
+            .await
+            .unwrap();
+        let servers = start(dir.clone()).await;
+        let login = bytes(&record(LOGIN, "nps-0x501-D"));
+        let (a, b) = tokio::join!(
+            exchange(servers.login, &login, 256),
+            exchange(servers.login, &login, 256)
+        );
+        let accepted = bytes(&record(LOGIN, "nps-0x601-2023"));
+        let refused = hex::decode(REFUSED).unwrap();
+        let mut replies = [a, b];
+        replies.sort();
+        assert_eq!(replies, [accepted, refused], "{}", db.label);
+        servers.stop().await;
+        dir.store().close().await;
+    }
+}
