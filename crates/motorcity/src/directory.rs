@@ -14,6 +14,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::crypto::SessionKey;
+use crate::persona::NameProblem;
 
 /// An account ("customer" in NPS terms). The client quotes it as a u32 in
 /// every message after login.
@@ -70,6 +71,30 @@ impl DirectoryError {
     pub fn new(source: impl Into<Box<dyn Error + Send + Sync>>) -> DirectoryError {
         DirectoryError(source.into())
     }
+}
+
+/// Why a persona could not be created.
+///
+/// The persona server turns each kind into its own reply, so the kinds the
+/// player can fix (another name, delete a persona first) are kept apart
+/// from storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum NewPersonaError {
+    /// The name breaks the rules of [`check_persona_name`](crate::persona::check_persona_name).
+    #[error("persona name refused: {0}")]
+    BadName(#[from] NameProblem),
+    /// Another persona, on any account, has this name (ASCII case ignored).
+    #[error("a persona named {0:?} already exists")]
+    NameTaken(String),
+    /// The account already has this many personas, the most allowed.
+    #[error("the account already has {0} personas, the most allowed")]
+    TooMany(u32),
+    /// No account has this customer id.
+    #[error("no account with customer id {0}")]
+    NoSuchAccount(CustomerId),
+    /// The store failed.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
 }
 
 /// What the login and persona servers need from storage.
@@ -136,4 +161,30 @@ pub trait McoDirectory: Send + Sync {
     /// called "Dr Brown" and "dr brown" cannot be told apart in chat and
     /// race results.
     async fn persona_name_taken(&self, name: &str) -> Result<bool, DirectoryError>;
+
+    /// Creates a persona for the customer on `shard`.
+    ///
+    /// The name must pass [`check_persona_name`](crate::persona::check_persona_name)
+    /// and be free on every account (ASCII case ignored, as in
+    /// [`persona_name_taken`](Self::persona_name_taken)), and the account
+    /// must have fewer personas than the `MaxPersonasPerUser` the ShardList
+    /// announces. Uniqueness and the limit must be decided atomically with
+    /// the insert: two connections creating at once must not both win.
+    async fn create_persona(
+        &self,
+        customer: CustomerId,
+        shard: ShardId,
+        name: &str,
+    ) -> Result<Persona, NewPersonaError>;
+
+    /// Deletes one of the customer's personas; `false` (and nothing
+    /// changes) when the customer has no persona with this id, because the
+    /// ids come straight from the client. A session that had chosen the
+    /// persona forgets the choice, so the lobby can no longer be entered
+    /// as it.
+    async fn delete_persona(
+        &self,
+        customer: CustomerId,
+        persona: PersonaId,
+    ) -> Result<bool, DirectoryError>;
 }

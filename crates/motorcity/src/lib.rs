@@ -32,7 +32,9 @@ pub mod wire;
 /// the macro crate itself: `#[motorcity::async_trait] impl McoDirectory for …`.
 pub use async_trait::async_trait;
 pub use crypto::{LoginKey, SessionKey};
-pub use directory::{CustomerId, DirectoryError, McoDirectory, Persona, PersonaId, ShardId};
+pub use directory::{
+    CustomerId, DirectoryError, McoDirectory, NewPersonaError, Persona, PersonaId, ShardId,
+};
 pub use login::serve_login;
 pub use persona::serve_persona;
 pub use server::ServerSettings;

@@ -21,9 +21,10 @@ use pitlane_store::{Store, StoreError};
 use tracing::{error, info, warn};
 
 use crate::crypto::SessionKey;
+pub use crate::directory::NewPersonaError;
 use crate::directory::{CustomerId, DirectoryError, McoDirectory, Persona, PersonaId, ShardId};
 use crate::http::{new_ticket, render_shard_list, AuthFailure, AuthLoginResponse, ShardEntry};
-use crate::persona::{check_persona_name, NameProblem};
+use crate::persona::check_persona_name;
 
 /// The numbers behind AuthLogin and the NPS session. Defaults suit a public
 /// server; the binary may override them from its configuration.
@@ -150,21 +151,6 @@ pub enum NewAccountError {
     NameTaken(String),
     #[error("cannot create the account: {0}")]
     Store(#[source] AccountError),
-}
-
-/// Why a persona could not be created.
-#[derive(Debug, thiserror::Error)]
-pub enum NewPersonaError {
-    #[error("persona name refused: {0}")]
-    BadName(#[from] NameProblem),
-    #[error("a persona named {0:?} already exists")]
-    NameTaken(String),
-    #[error("the account already has {0} personas, the most allowed")]
-    TooMany(u32),
-    #[error("no account with customer id {0}")]
-    NoSuchAccount(CustomerId),
-    #[error(transparent)]
-    Directory(#[from] DirectoryError),
 }
 
 /// What AuthLogin decided, before it is turned into the answer text.
@@ -682,6 +668,23 @@ impl McoDirectory for StoreDirectory {
             .name_taken(name)
             .await
             .map_err(store_error)
+    }
+
+    async fn create_persona(
+        &self,
+        customer: CustomerId,
+        shard: ShardId,
+        name: &str,
+    ) -> Result<Persona, NewPersonaError> {
+        StoreDirectory::create_persona(self, customer, shard, name).await
+    }
+
+    async fn delete_persona(
+        &self,
+        customer: CustomerId,
+        persona: PersonaId,
+    ) -> Result<bool, DirectoryError> {
+        StoreDirectory::delete_persona(self, customer, persona).await
     }
 }
 

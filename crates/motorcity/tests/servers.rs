@@ -9,9 +9,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::*;
+use motorcity::persona::check_persona_name;
+use motorcity::wire::persona::{
+    DeleteGamePersona, GetPersonaMaps, NewGameAccount, PersonaMaps, GAME_NAME,
+};
+use motorcity::wire::{ids, read_frame, write_frame, Direction, NpsFrame, NpsMessage};
 use motorcity::{
-    serve_login, serve_persona, CustomerId, DirectoryError, LoginKey, McoDirectory, Persona,
-    PersonaId, ServerSettings, SessionKey, ShardId,
+    serve_login, serve_persona, CustomerId, DirectoryError, LoginKey, McoDirectory,
+    NewPersonaError, Persona, PersonaId, ServerSettings, SessionKey, ShardId,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -30,7 +35,11 @@ struct State {
     sessions: HashMap<CustomerId, SessionKey>,
     personas: Vec<(CustomerId, Persona)>,
     selected: Vec<(CustomerId, PersonaId, ShardId)>,
+    next_persona: u32,
 }
+
+/// The per-account limit of the test directory.
+const MAX_PERSONAS: u32 = 3;
 
 impl TestDirectory {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -90,6 +99,52 @@ impl McoDirectory for TestDirectory {
             .personas
             .iter()
             .any(|(_, p)| p.name.eq_ignore_ascii_case(name)))
+    }
+
+    async fn create_persona(
+        &self,
+        customer: CustomerId,
+        shard: ShardId,
+        name: &str,
+    ) -> Result<Persona, NewPersonaError> {
+        check_persona_name(name)?;
+        let mut state = self.state();
+        if state
+            .personas
+            .iter()
+            .any(|(_, p)| p.name.eq_ignore_ascii_case(name))
+        {
+            return Err(NewPersonaError::NameTaken(name.into()));
+        }
+        let owned = state
+            .personas
+            .iter()
+            .filter(|(c, _)| *c == customer)
+            .count();
+        if owned >= MAX_PERSONAS as usize {
+            return Err(NewPersonaError::TooMany(MAX_PERSONAS));
+        }
+        state.next_persona += 1;
+        let persona = Persona {
+            id: PersonaId(9_000_000 + state.next_persona),
+            shard,
+            name: name.into(),
+        };
+        state.personas.push((customer, persona.clone()));
+        Ok(persona)
+    }
+
+    async fn delete_persona(
+        &self,
+        customer: CustomerId,
+        persona: PersonaId,
+    ) -> Result<bool, DirectoryError> {
+        let mut state = self.state();
+        let before = state.personas.len();
+        state
+            .personas
+            .retain(|(c, p)| !(*c == customer && p.id == persona));
+        Ok(state.personas.len() < before)
     }
 }
 
@@ -328,5 +383,133 @@ async fn a_simulated_client_with_its_own_session_key() {
     let reply = exchange(servers.login, &wire, 256).await;
     assert_eq!(&reply[12..16], &CUSTOMER.0.to_be_bytes());
     assert_eq!(dir.state().sessions.get(&CUSTOMER), Some(&session));
+    servers.stop.send(true).unwrap();
+}
+
+/// One request on a fresh connection, as the client does it; the reply, or
+/// `None` when the server closed without one.
+async fn ask(addr: std::net::SocketAddr, frame: NpsFrame) -> Option<NpsFrame> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    write_frame(&mut stream, frame, 4096).await.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        read_frame(&mut stream, Direction::ServerToClient, 4096),
+    )
+    .await
+    .expect("server answers or closes in time")
+    .ok()
+    .flatten()
+}
+
+fn new_persona(customer: CustomerId, name: &str) -> NpsFrame {
+    NewGameAccount {
+        customer_id: customer.0,
+        name: name.into(),
+        game: GAME_NAME.into(),
+        shard_id: 44,
+    }
+    .to_frame()
+    .unwrap()
+}
+
+fn delete(customer: CustomerId, persona: PersonaId) -> NpsFrame {
+    DeleteGamePersona {
+        customer_id: customer.0,
+        persona_id: persona.0,
+    }
+    .to_frame()
+    .unwrap()
+}
+
+async fn names(addr: std::net::SocketAddr, customer: CustomerId) -> Vec<String> {
+    let reply = ask(
+        addr,
+        GetPersonaMaps {
+            customer_id: customer.0,
+        }
+        .to_frame()
+        .unwrap(),
+    )
+    .await
+    .expect("a persona list");
+    PersonaMaps::from_frame(&reply)
+        .unwrap()
+        .entries
+        .into_iter()
+        .map(|e| e.name)
+        .collect()
+}
+
+#[tokio::test]
+async fn personas_are_created_and_deleted_over_the_wire() {
+    let dir = directory();
+    let servers = start(dir.clone(), ServerSettings::default()).await;
+    let stranger = CustomerId(77);
+
+    // Every request needs a login first.
+    assert_eq!(
+        ask(servers.persona, new_persona(CUSTOMER, "Doc")).await,
+        None
+    );
+    assert_eq!(
+        ask(servers.persona, delete(CUSTOMER, PersonaId(8_675_309))).await,
+        None
+    );
+    dir.state()
+        .sessions
+        .insert(CUSTOMER, SessionKey::new([1; 32], 0));
+    dir.state()
+        .sessions
+        .insert(stranger, SessionKey::new([2; 32], 0));
+
+    let created = ask(servers.persona, new_persona(CUSTOMER, "Doc")).await;
+    assert_eq!(
+        created.map(|f| (f.id, f.body.len())),
+        Some((ids::USER_VALID, 0))
+    );
+    assert_eq!(
+        names(servers.persona, CUSTOMER).await,
+        ["Dr Brown", "Morty Dr", "Doc"]
+    );
+
+    // Taken (any case) and unusable names get 0x20a; the limit 0x640.
+    for name in ["doc", "MORTY DR", "x", "Dr<Brown>"] {
+        let reply = ask(servers.persona, new_persona(stranger, name)).await;
+        assert_eq!(reply.map(|f| f.id), Some(ids::DUP_USER), "{name}");
+    }
+    let reply = ask(servers.persona, new_persona(CUSTOMER, "Fourth")).await;
+    assert_eq!(reply.map(|f| f.id), Some(ids::SHARD_PERSONA_LIMIT_REACHED));
+    assert_eq!(names(servers.persona, CUSTOMER).await.len(), 3);
+
+    // Someone else's persona cannot be deleted; one's own can, once.
+    let reply = ask(servers.persona, delete(stranger, PersonaId(8_675_309))).await;
+    assert_eq!(reply.map(|f| f.id), Some(ids::PERSONA_DELETION_DENY));
+    let reply = ask(servers.persona, delete(CUSTOMER, PersonaId(8_675_309))).await;
+    assert_eq!(
+        reply.map(|f| (f.id, f.body.len())),
+        Some((ids::USER_DELETED, 0))
+    );
+    let reply = ask(servers.persona, delete(CUSTOMER, PersonaId(8_675_309))).await;
+    assert_eq!(reply.map(|f| f.id), Some(ids::PERSONA_DELETION_DENY));
+    assert_eq!(names(servers.persona, CUSTOMER).await, ["Morty Dr", "Doc"]);
+
+    // The captured selection of the deleted persona is now refused.
+    let mut stream = TcpStream::connect(servers.persona).await.unwrap();
+    stream
+        .write_all(&bytes(&record(PERSONA, "nps-0x503-2019")))
+        .await
+        .unwrap();
+    assert!(closed_without_reply(&mut stream).await);
+
+    // A malformed 0x507 closes that connection only.
+    let mut stream = TcpStream::connect(servers.persona).await.unwrap();
+    stream
+        .write_all(&hex::decode("0507001001010000000000100054b46c").unwrap())
+        .await
+        .unwrap();
+    assert!(closed_without_reply(&mut stream).await);
+    let reply = ask(servers.persona, new_persona(CUSTOMER, "Marty")).await;
+    assert_eq!(reply.map(|f| f.id), Some(ids::USER_VALID));
+
     servers.stop.send(true).unwrap();
 }

@@ -15,8 +15,12 @@ use motorcity::http::{AuthLoginResponse, ShardEntry, TICKET_LEN};
 use motorcity::store_directory::{
     AuthOutcome, NewAccountError, NewPersonaError, PasswordProblem, UsernameProblem,
 };
-use motorcity::wire::persona::GetPersonaMaps;
-use motorcity::wire::{NpsCodec, NpsMessage};
+use motorcity::wire::persona::PersonaSelection;
+use motorcity::wire::persona::{
+    DeleteGamePersona, GetPersonaMaps, NewGameAccount, PersonaMapEntry, PersonaMaps,
+    RegisterGameLogin, GAME_NAME,
+};
+use motorcity::wire::{ids, read_frame, write_frame, Direction, NpsCodec, NpsFrame, NpsMessage};
 use motorcity::{
     serve_login, serve_persona, CustomerId, DirectorySettings, LoginKey, McoDirectory, PersonaId,
     ServerSettings, SessionKey, ShardId, StoreDirectory,
@@ -590,6 +594,149 @@ async fn two_logins_racing_with_one_ticket_get_one_session() {
         let mut replies = [a, b];
         replies.sort();
         assert_eq!(replies, [accepted, refused], "{}", db.label);
+        servers.stop().await;
+        dir.store().close().await;
+    }
+}
+
+/// One request on a fresh connection; the reply, or `None` when the server
+/// closed without one.
+async fn ask(addr: SocketAddr, frame: NpsFrame) -> Option<NpsFrame> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    write_frame(&mut stream, frame, 4096).await.unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        read_frame(&mut stream, Direction::ServerToClient, 4096),
+    )
+    .await
+    .expect("server answers or closes in time")
+    .ok()
+    .flatten()
+}
+
+#[tokio::test]
+async fn personas_are_created_listed_selected_and_deleted_over_the_wire() {
+    for db in databases().await {
+        let (dir, _clock) = open(&db.url, DirectorySettings::default()).await;
+        let racer = dir.create_account("racer", "pw").await.unwrap();
+        let customer = CustomerId(racer.customer_id as u32);
+        let other = dir.create_account("other", "pw").await.unwrap();
+        let other = CustomerId(other.customer_id as u32);
+        let speedy = dir
+            .create_persona(other, ShardId(44), "Speedy")
+            .await
+            .unwrap();
+        let servers = start(dir.clone()).await;
+
+        let create = |name: &str| {
+            NewGameAccount {
+                customer_id: customer.0,
+                name: name.into(),
+                game: GAME_NAME.into(),
+                shard_id: 44,
+            }
+            .to_frame()
+            .unwrap()
+        };
+        let delete = |who: CustomerId, persona: PersonaId| {
+            DeleteGamePersona {
+                customer_id: who.0,
+                persona_id: persona.0,
+            }
+            .to_frame()
+            .unwrap()
+        };
+        let select = |persona: PersonaId| {
+            RegisterGameLogin(PersonaSelection {
+                customer_id: customer.0,
+                persona_id: persona.0,
+                shard_id: 44,
+            })
+            .to_frame()
+            .unwrap()
+        };
+        let list = || async {
+            let frame = GetPersonaMaps {
+                customer_id: customer.0,
+            }
+            .to_frame()
+            .unwrap();
+            let reply = ask(servers.persona, frame).await.expect("a persona list");
+            PersonaMaps::from_frame(&reply).unwrap().entries
+        };
+
+        // Without a login the persona server creates nothing.
+        assert_eq!(ask(servers.persona, create("Doc")).await, None);
+        assert!(dir.list_personas(customer).await.unwrap().is_empty());
+
+        dir.store_session_key(customer, &SessionKey::generate())
+            .await
+            .unwrap();
+        assert_eq!(list().await, vec![], "{}", db.label);
+
+        let reply = ask(servers.persona, create("Doc")).await.unwrap();
+        assert_eq!((reply.id, reply.body.len()), (ids::USER_VALID, 0));
+        let stored = dir.list_personas(customer).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        let doc = stored[0].clone();
+        assert_eq!(
+            list().await,
+            vec![PersonaMapEntry {
+                persona_id: doc.id.0,
+                shard_id: 44,
+                name: "Doc".into()
+            }],
+            "{}",
+            db.label
+        );
+
+        // Duplicates (any case, any account) and bad names: 0x20a.
+        for name in ["DOC", "speedy", "no", "Doc!"] {
+            let reply = ask(servers.persona, create(name)).await.unwrap();
+            assert_eq!(reply.id, ids::DUP_USER, "{name} on {}", db.label);
+        }
+        // MaxPersonasPerUser is 2: the third gets 0x640.
+        let reply = ask(servers.persona, create("Marty")).await.unwrap();
+        assert_eq!(reply.id, ids::USER_VALID);
+        let reply = ask(servers.persona, create("Biff")).await.unwrap();
+        assert_eq!(reply.id, ids::SHARD_PERSONA_LIMIT_REACHED, "{}", db.label);
+        assert_eq!(list().await.len(), 2);
+
+        // Pick Doc, then delete it: the session forgets the choice and
+        // picking it again is refused.
+        let reply = ask(servers.persona, select(doc.id)).await.unwrap();
+        assert_eq!(reply.id, ids::ACK);
+        assert!(dir.session_for_persona(doc.id).await.unwrap().is_some());
+        let reply = ask(servers.persona, delete(other, speedy.id)).await;
+        assert_eq!(reply, None, "the other account has no session");
+        let reply = ask(servers.persona, delete(customer, speedy.id))
+            .await
+            .unwrap();
+        assert_eq!(reply.id, ids::PERSONA_DELETION_DENY, "not yours");
+        assert_eq!(dir.list_personas(other).await.unwrap(), vec![speedy]);
+        let reply = ask(servers.persona, delete(customer, doc.id))
+            .await
+            .unwrap();
+        assert_eq!((reply.id, reply.body.len()), (ids::USER_DELETED, 0));
+        let reply = ask(servers.persona, delete(customer, doc.id))
+            .await
+            .unwrap();
+        assert_eq!(reply.id, ids::PERSONA_DELETION_DENY);
+        assert!(dir.session_for_persona(doc.id).await.unwrap().is_none());
+        assert_eq!(
+            ask(servers.persona, select(doc.id)).await,
+            None,
+            "{}",
+            db.label
+        );
+        let names: Vec<String> = list().await.into_iter().map(|e| e.name).collect();
+        assert_eq!(names, ["Marty"]);
+
+        // The freed slot and the freed name can be used again.
+        let reply = ask(servers.persona, create("doc")).await.unwrap();
+        assert_eq!(reply.id, ids::USER_VALID, "{}", db.label);
+        assert_eq!(list().await.len(), 2);
+
         servers.stop().await;
         dir.store().close().await;
     }

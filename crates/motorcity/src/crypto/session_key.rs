@@ -1,5 +1,8 @@
 use std::fmt;
 
+use rand::rngs::OsRng;
+use rand::RngCore;
+
 use super::CryptoError;
 
 /// The client's per-login session key and the expiry the client attached.
@@ -25,6 +28,15 @@ impl SessionKey {
     /// A key from its bytes and expiry (0 in every capture).
     pub fn new(bytes: [u8; SessionKey::LEN], expiry: u32) -> SessionKey {
         SessionKey { bytes, expiry }
+    }
+
+    /// A fresh key from the OS's random source with expiry 0, as the client
+    /// makes one for every login. For the simulator and tests: the server
+    /// only ever receives keys.
+    pub fn generate() -> SessionKey {
+        let mut bytes = [0u8; SessionKey::LEN];
+        OsRng.fill_bytes(&mut bytes);
+        SessionKey { bytes, expiry: 0 }
     }
 
     /// Parses the plaintext of the RSA blob: u16 BE key length (32), the

@@ -84,6 +84,53 @@ impl AuthLoginRequest {
     }
 }
 
+impl AuthLoginRequest {
+    /// The request the real client sends for this account, including the
+    /// `serviceID=2176` and `version=2.0` it was seen to add, so that a
+    /// simulated login looks like a real one in the server's logs.
+    pub fn with_client_fields(username: &str, password: &str) -> AuthLoginRequest {
+        AuthLoginRequest {
+            username: username.to_string(),
+            password: password.to_string(),
+            service_id: Some(crate::wire::login::MCO_SERVICE_ID.to_string()),
+            version: Some("2.0".to_string()),
+        }
+    }
+
+    /// Path and query for the request line, the inverse of
+    /// [`from_query`](Self::from_query): everything but ASCII letters,
+    /// digits and `-._~` is `%XX`-escaped (text as Latin-1 bytes), so no
+    /// password can end its parameter early or smuggle in another one.
+    pub fn path_and_query(&self) -> String {
+        let mut out = format!(
+            "{AUTH_LOGIN_PATH}?username={}&password={}",
+            percent_encode(&self.username),
+            percent_encode(&self.password)
+        );
+        if let Some(service_id) = &self.service_id {
+            out.push_str("&serviceID=");
+            out.push_str(&percent_encode(service_id));
+        }
+        if let Some(version) = &self.version {
+            out.push_str("&version=");
+            out.push_str(&percent_encode(version));
+        }
+        out
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in crate::wire::encode_latin1(text) {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn percent_decode(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -175,6 +222,63 @@ impl AuthLoginResponse {
     }
 }
 
+/// Why an AuthLogin answer could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthAnswerError {
+    /// Neither `Valid=TRUE` nor a `reasoncode` line.
+    #[error("the answer has neither Valid=TRUE nor a reasoncode line")]
+    Unrecognised,
+    /// `Valid=TRUE` but no ticket to put into 0x501.
+    #[error("Valid=TRUE without a non-empty Ticket line")]
+    MissingTicket,
+}
+
+impl AuthLoginResponse {
+    /// Reads an answer as a client would: `key=value` lines split at `\n`
+    /// (a `\r` before it is dropped, for servers that write CRLF), keys
+    /// and `TRUE` compared without regard to ASCII case, the first of a
+    /// repeated key winning, unknown keys ignored. Used by the simulator
+    /// and `doctor`, which may meet servers other than Pitlane.
+    pub fn parse(text: &str) -> Result<AuthLoginResponse, AuthAnswerError> {
+        let mut valid = None;
+        let mut ticket = None;
+        let mut code = None;
+        let mut reason = None;
+        let mut url = None;
+        for line in text.split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
+            let slot = match key.trim().to_ascii_lowercase().as_str() {
+                "valid" => &mut valid,
+                "ticket" => &mut ticket,
+                "reasoncode" => &mut code,
+                "reasontext" => &mut reason,
+                "reasonurl" => &mut url,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(value.to_string());
+            }
+        }
+        if valid.is_some_and(|v| v.trim().eq_ignore_ascii_case("TRUE")) {
+            return match ticket {
+                Some(ticket) if !ticket.is_empty() => Ok(AuthLoginResponse::Valid { ticket }),
+                _ => Err(AuthAnswerError::MissingTicket),
+            };
+        }
+        match code {
+            Some(code) => Ok(AuthLoginResponse::Invalid(AuthFailure {
+                code,
+                text: reason.unwrap_or_default(),
+                url: url.unwrap_or_default(),
+            })),
+            None => Err(AuthAnswerError::Unrecognised),
+        }
+    }
+}
+
 pub(crate) fn one_line(value: &str) -> String {
     value
         .chars()
@@ -250,6 +354,54 @@ mod tests {
         let injected =
             AuthLoginResponse::Invalid(AuthFailure::new("X", "a\nValid=TRUE", "u")).body();
         assert_eq!(injected.lines().count(), 3);
+    }
+
+    #[test]
+    fn request_lines_parse_back() {
+        let request = AuthLoginRequest::with_client_fields("moo", "moo");
+        assert_eq!(
+            request.path_and_query(),
+            "/AuthLogin?username=moo&password=moo&serviceID=2176&version=2.0"
+        );
+        let tricky = AuthLoginRequest::with_client_fields("a.b", "p+q &x=y%\u{e9}");
+        let line = tricky.path_and_query();
+        assert_eq!(
+            line,
+            "/AuthLogin?username=a.b&password=p%2Bq%20%26x%3Dy%25%E9&serviceID=2176&version=2.0"
+        );
+        let query = line.split_once('?').unwrap().1;
+        assert_eq!(AuthLoginRequest::from_query(query), Ok(tricky));
+    }
+
+    #[test]
+    fn answers_parse_back() {
+        for answer in [
+            AuthLoginResponse::Valid {
+                ticket: "d316cd2dd6bf870893dfbaaf17f965884e".into(),
+            },
+            AuthLoginResponse::Invalid(AuthFailure::invalid_credentials("http://h/help")),
+            AuthLoginResponse::Invalid(AuthFailure::new("INV-200", "a=b", "")),
+        ] {
+            assert_eq!(AuthLoginResponse::parse(&answer.body()), Ok(answer));
+        }
+        assert_eq!(
+            AuthLoginResponse::parse("valid=true\r\nticket=T1\r\nTicket=T2\r\n"),
+            Ok(AuthLoginResponse::Valid {
+                ticket: "T1".into()
+            })
+        );
+        assert_eq!(
+            AuthLoginResponse::parse("Valid=TRUE\nTicket="),
+            Err(AuthAnswerError::MissingTicket)
+        );
+        assert_eq!(
+            AuthLoginResponse::parse("<html>502 Bad Gateway</html>"),
+            Err(AuthAnswerError::Unrecognised)
+        );
+        assert_eq!(
+            AuthLoginResponse::parse("Valid=FALSE\nreasoncode=X"),
+            Ok(AuthLoginResponse::Invalid(AuthFailure::new("X", "", "")))
+        );
     }
 
     #[test]

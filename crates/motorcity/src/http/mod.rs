@@ -10,8 +10,8 @@ mod auth;
 mod shard;
 
 pub use auth::{
-    new_ticket, AuthFailure, AuthLoginRequest, AuthLoginResponse, QueryError, AUTH_LOGIN_PATH,
-    TICKET_LEN,
+    new_ticket, AuthAnswerError, AuthFailure, AuthLoginRequest, AuthLoginResponse, QueryError,
+    AUTH_LOGIN_PATH, TICKET_LEN,
 };
 pub use shard::{render_shard_list, ShardEntry, SHARD_LIST_PATH};
 

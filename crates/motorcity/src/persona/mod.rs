@@ -2,7 +2,9 @@
 //!
 //! The client opens a fresh connection for each step: 0x532 → 0x607 to list
 //! the personas, then 0x503 → 0x207 to pick one; while creating a persona
-//! it checks the name (0x533) and plate text (0x534) here too.
+//! it checks the name (0x533) and plate text (0x534) here too. Creating
+//! (0x507) and deleting (0x512) are served with layouts no capture has
+//! confirmed (see `docs/mco-protocol.md`).
 //!
 //! These requests carry only ids, no ticket, so every one of them first
 //! asks the directory whether the customer has a live login session.
@@ -17,11 +19,14 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
-use crate::directory::{CustomerId, DirectoryError, McoDirectory, PersonaId, ShardId};
+use crate::directory::{
+    CustomerId, DirectoryError, McoDirectory, NewPersonaError, PersonaId, ShardId,
+};
 use crate::server::{self, Reply, ServerSettings};
 use crate::wire::persona::{
-    CheckPlateText, GetPersonaMaps, NameAvailable, NameTaken, NpsAck, PersonaMapEntry, PersonaMaps,
-    RegisterGameLogin, RegisterGameLogout, ValidatePersonaName,
+    CheckPlateText, DeleteGamePersona, GetPersonaMaps, NameAvailable, NameTaken, NewGameAccount,
+    NpsAck, PersonaCreated, PersonaDeleted, PersonaDeletionDenied, PersonaLimitReached,
+    PersonaMapEntry, PersonaMaps, RegisterGameLogin, RegisterGameLogout, ValidatePersonaName,
 };
 use crate::wire::{ids, EncodeError, NpsFrame, NpsMessage, ParseError};
 
@@ -62,6 +67,14 @@ pub async fn handle_frame(frame: NpsFrame, dir: &dyn McoDirectory) -> Reply {
             Ok(request) => check_plate_text(&request),
             Err(error) => Err(Refusal::Malformed(error)),
         },
+        ids::NEW_GAME_ACCOUNT => match NewGameAccount::from_frame(&frame) {
+            Ok(request) => new_game_account(&request, dir).await,
+            Err(error) => Err(Refusal::Malformed(error)),
+        },
+        ids::DELETE_GAME_PERSONA => match DeleteGamePersona::from_frame(&frame) {
+            Ok(request) => delete_game_persona(request, dir).await,
+            Err(error) => Err(Refusal::Malformed(error)),
+        },
         _ => Err(Refusal::Unhandled),
     };
     match result {
@@ -77,11 +90,13 @@ pub async fn handle_frame(frame: NpsFrame, dir: &dyn McoDirectory) -> Reply {
 pub enum Refusal {
     /// The body does not match the message's layout.
     Malformed(ParseError),
-    /// No handler for this id (0x507 create and 0x512 delete are not
-    /// implemented yet: no capture shows their layouts).
+    /// No handler for this id.
     Unhandled,
     /// The customer has no live login session.
     NoSession(CustomerId),
+    /// The session outlived its account (deleted by an operator while the
+    /// player was on the persona screen).
+    NoSuchAccount(CustomerId),
     /// The persona/shard pair does not belong to the customer.
     NotYourPersona,
     /// The store failed.
@@ -105,6 +120,10 @@ impl Refusal {
             Refusal::NoSession(customer) => {
                 warn!(%id, %customer, "customer has no login session");
                 Reply::close("no session")
+            }
+            Refusal::NoSuchAccount(customer) => {
+                warn!(%id, %customer, "no account with this customer id");
+                Reply::close("no such account")
             }
             Refusal::NotYourPersona => {
                 warn!(%id, "persona does not belong to customer");
@@ -214,4 +233,68 @@ pub async fn validate_persona_name(
 pub fn check_plate_text(request: &CheckPlateText) -> Result<Reply, Refusal> {
     info!(plate_type = request.plate_type, text = %request.text, "plate text check");
     Ok(Reply::send(NpsAck.to_frame()?, "plate accepted"))
+}
+
+/// 0x507 → 0x601 (created), 0x20a (name taken or not allowed) or 0x640
+/// (the account is at `MaxPersonasPerUser`).
+///
+/// The name rules are checked here as well as in the directory so that a
+/// name the game could never show does not reach storage whatever
+/// directory is plugged in. The reply ids for the refusals are the same
+/// the name check (0x533) uses, so a client that learnt one learns both.
+pub async fn new_game_account(
+    request: &NewGameAccount,
+    dir: &dyn McoDirectory,
+) -> Result<Reply, Refusal> {
+    let customer = CustomerId(request.customer_id);
+    require_session(dir, customer).await?;
+    let shard = ShardId(request.shard_id);
+    let created = match check_persona_name(&request.name) {
+        Err(problem) => Err(NewPersonaError::BadName(problem)),
+        Ok(()) => dir.create_persona(customer, shard, &request.name).await,
+    };
+    match created {
+        Ok(persona) => {
+            info!(%customer, persona = %persona.id, %shard, name = ?persona.name, "persona created");
+            Ok(Reply::send(PersonaCreated.to_frame()?, "persona created"))
+        }
+        Err(NewPersonaError::BadName(problem)) => {
+            info!(%customer, %problem, "persona name refused");
+            Ok(Reply::send(NameTaken.to_frame()?, "name not allowed"))
+        }
+        Err(NewPersonaError::NameTaken(_)) => Ok(Reply::send(NameTaken.to_frame()?, "name taken")),
+        Err(NewPersonaError::TooMany(max)) => {
+            info!(%customer, max, "persona limit reached");
+            Ok(Reply::send(
+                PersonaLimitReached.to_frame()?,
+                "persona limit reached",
+            ))
+        }
+        Err(NewPersonaError::NoSuchAccount(customer)) => Err(Refusal::NoSuchAccount(customer)),
+        Err(NewPersonaError::Directory(error)) => Err(Refusal::Directory(error)),
+    }
+}
+
+/// 0x512 → 0x60c (deleted) or 0x624 (no such persona on this account).
+///
+/// A refusal is answered rather than closed on, unlike the other persona
+/// requests, because a client that asked to delete something is owed a
+/// "that did not happen" it can show.
+pub async fn delete_game_persona(
+    request: DeleteGamePersona,
+    dir: &dyn McoDirectory,
+) -> Result<Reply, Refusal> {
+    let customer = CustomerId(request.customer_id);
+    require_session(dir, customer).await?;
+    let persona = PersonaId(request.persona_id);
+    if dir.delete_persona(customer, persona).await? {
+        info!(%customer, %persona, "persona deleted");
+        Ok(Reply::send(PersonaDeleted.to_frame()?, "persona deleted"))
+    } else {
+        warn!(%customer, %persona, "deletion of a persona the customer does not own");
+        Ok(Reply::send(
+            PersonaDeletionDenied.to_frame()?,
+            "persona deletion denied",
+        ))
+    }
 }

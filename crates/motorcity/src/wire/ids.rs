@@ -27,3 +27,11 @@ pub const PERSONA_MAPS: u16 = 0x0607;
 pub const ACK: u16 = 0x0207;
 /// 0x20a NPS_DUP_USER: name already taken.
 pub const DUP_USER: u16 = 0x020a;
+/// 0x60c NPS_USER_DELETED: persona deleted (named in the NPS opcode list;
+/// never seen on the wire).
+pub const USER_DELETED: u16 = 0x060c;
+/// 0x624 NPS_PERSONA_DELETION_DENY (NPS opcode list; never seen on the wire).
+pub const PERSONA_DELETION_DENY: u16 = 0x0624;
+/// 0x640 NPS_SHARD_PERSONA_LIMIT_REACHED (NPS opcode list; never seen on
+/// the wire).
+pub const SHARD_PERSONA_LIMIT_REACHED: u16 = 0x0640;

@@ -10,6 +10,7 @@
 mod codec;
 mod header;
 pub mod ids;
+mod io;
 pub mod login;
 pub mod persona;
 mod reader;
@@ -17,6 +18,7 @@ mod text;
 
 pub use codec::{FrameError, NpsCodec, DEFAULT_MAX_FRAME_LEN};
 pub use header::{Direction, HeaderForm, LongHeader, NpsFrame, LONG_HEADER_LEN, SHORT_HEADER_LEN};
+pub use io::{read_frame, write_frame};
 pub use reader::ParseError;
 pub use text::{decode_latin1, encode_latin1};
 

@@ -328,3 +328,222 @@ impl NpsMessage for NameTaken {
         Ok(())
     }
 }
+
+/// The game name the client sends in 0x533 (verified), reused in 0x507.
+pub const GAME_NAME: &str = "Motor City";
+
+/// 0x507 NPS_NEW_GAME_ACCOUNT: create a persona. **Unverified**: no capture
+/// of this message exists and the community handler never reads its body,
+/// so the layout is Pitlane's choice, built from verified neighbours: the
+/// body of 0x533 (u32 customer id, u16-string name, u16-string game name),
+/// which the client sends just before to check the same name, followed by
+/// the u32 shard id that 0x503 carries, because a persona lives on one
+/// shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewGameAccount {
+    /// The customer creating the persona.
+    pub customer_id: u32,
+    /// The wanted persona name.
+    pub name: String,
+    /// `"Motor City"`, as in 0x533.
+    pub game: String,
+    /// The shard (from the ShardList) the persona will live on.
+    pub shard_id: u32,
+}
+
+impl NpsMessage for NewGameAccount {
+    const ID: u16 = ids::NEW_GAME_ACCOUNT;
+    /// The version the client puts on the login-table requests that change
+    /// state (0x501, 0x503, 0x50f); a choice, the server does not check it.
+    const VERSION: u16 = CLIENT_LOGIN_VERSION;
+
+    fn parse_body(body: &[u8]) -> Result<NewGameAccount, ParseError> {
+        let mut r = Reader::new(body);
+        let customer_id = r.u32("customer id")?;
+        let name = decode_latin1(r.str16("persona name")?);
+        let game = decode_latin1(r.str16("game name")?);
+        let shard_id = r.u32("shard id")?;
+        r.finish()?;
+        Ok(NewGameAccount {
+            customer_id,
+            name,
+            game,
+            shard_id,
+        })
+    }
+
+    fn write_body(&self, out: &mut BytesMut) -> Result<(), EncodeError> {
+        out.put_u32(self.customer_id);
+        put_str16(out, &encode_latin1(&self.name), "persona name")?;
+        put_str16(out, &encode_latin1(&self.game), "game name")?;
+        out.put_u32(self.shard_id);
+        Ok(())
+    }
+}
+
+/// 0x512 NPS_DELETE_GAME_PERSONA: delete a persona. **Unverified**: no
+/// capture and no community handler; the body (u32 customer id, u32
+/// persona id) is Pitlane's choice, the two ids every persona request
+/// carries, in the order of 0x503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeleteGamePersona {
+    /// The customer owning the persona.
+    pub customer_id: u32,
+    /// The persona to delete, as listed in 0x607.
+    pub persona_id: u32,
+}
+
+impl NpsMessage for DeleteGamePersona {
+    const ID: u16 = ids::DELETE_GAME_PERSONA;
+    /// As for [`NewGameAccount`]: a choice, not checked.
+    const VERSION: u16 = CLIENT_LOGIN_VERSION;
+
+    fn parse_body(body: &[u8]) -> Result<DeleteGamePersona, ParseError> {
+        let mut r = Reader::new(body);
+        let customer_id = r.u32("customer id")?;
+        let persona_id = r.u32("persona id")?;
+        r.finish()?;
+        Ok(DeleteGamePersona {
+            customer_id,
+            persona_id,
+        })
+    }
+
+    fn write_body(&self, out: &mut BytesMut) -> Result<(), EncodeError> {
+        out.put_u32(self.customer_id);
+        out.put_u32(self.persona_id);
+        Ok(())
+    }
+}
+
+/// Defines a reply that is the 12-byte header alone (version 0), the form
+/// of every community reply without a body.
+macro_rules! header_only_reply {
+    ($(#[$doc:meta])* $name:ident = $id:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct $name;
+
+        impl NpsMessage for $name {
+            const ID: u16 = $id;
+            const VERSION: u16 = 0;
+
+            fn parse_body(_body: &[u8]) -> Result<$name, ParseError> {
+                Ok($name)
+            }
+
+            fn write_body(&self, _out: &mut BytesMut) -> Result<(), EncodeError> {
+                Ok(())
+            }
+        }
+    };
+}
+
+header_only_reply!(
+    /// 0x601 as the answer to 0x507 (community): persona created. The
+    /// community server answers 0x507 with exactly this, header-only; the
+    /// client learns the new persona's id from the next 0x532.
+    PersonaCreated = ids::USER_VALID
+);
+
+header_only_reply!(
+    /// 0x640 NPS_SHARD_PERSONA_LIMIT_REACHED as the answer to 0x507
+    /// (unverified): the account has `MaxPersonasPerUser` personas. The id
+    /// comes from the NPS opcode list; no server is known to have sent it.
+    PersonaLimitReached = ids::SHARD_PERSONA_LIMIT_REACHED
+);
+
+header_only_reply!(
+    /// 0x60c NPS_USER_DELETED as the answer to 0x512 (unverified): the
+    /// persona is gone. The id is named in community code; no capture.
+    PersonaDeleted = ids::USER_DELETED
+);
+
+header_only_reply!(
+    /// 0x624 NPS_PERSONA_DELETION_DENY as the answer to 0x512
+    /// (unverified): no such persona on this account. The id comes from
+    /// the NPS opcode list; no server is known to have sent it.
+    PersonaDeletionDenied = ids::PERSONA_DELETION_DENY
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(frame: &crate::wire::NpsFrame) -> Vec<u8> {
+        use tokio_util::codec::Encoder;
+        let mut out = BytesMut::new();
+        crate::wire::NpsCodec::server(4096)
+            .encode(frame.clone(), &mut out)
+            .unwrap();
+        out.to_vec()
+    }
+
+    #[test]
+    fn new_game_account_layout() {
+        let request = NewGameAccount {
+            customer_id: 5_551_212,
+            name: "Dr Brown".into(),
+            game: GAME_NAME.into(),
+            shard_id: 44,
+        };
+        let frame = request.to_frame().unwrap();
+        let bytes = wire(&frame);
+        let mut expected = hex::decode("0507002a01010000 0000002a".replace(' ', "")).unwrap();
+        expected.extend_from_slice(&5_551_212u32.to_be_bytes());
+        expected.extend_from_slice(b"\x00\x08Dr Brown\x00\x0aMotor City");
+        expected.extend_from_slice(&44u32.to_be_bytes());
+        assert_eq!(bytes, expected);
+        assert_eq!(NewGameAccount::from_frame(&frame), Ok(request));
+    }
+
+    #[test]
+    fn new_game_account_refuses_short_or_long_bodies() {
+        let mut body = BytesMut::new();
+        NewGameAccount {
+            customer_id: 1,
+            name: "abc".into(),
+            game: GAME_NAME.into(),
+            shard_id: 44,
+        }
+        .write_body(&mut body)
+        .unwrap();
+        assert!(NewGameAccount::parse_body(&body[..body.len() - 1]).is_err());
+        let mut longer = body.to_vec();
+        longer.push(0);
+        assert_eq!(
+            NewGameAccount::parse_body(&longer),
+            Err(ParseError::TrailingBytes { count: 1 })
+        );
+        // A name length running past the end is an error, not a panic.
+        assert!(NewGameAccount::parse_body(&[0, 0, 0, 1, 0xff, 0xff, b'a']).is_err());
+    }
+
+    #[test]
+    fn delete_game_persona_layout() {
+        let request = DeleteGamePersona {
+            customer_id: 5_551_212,
+            persona_id: 8_675_309,
+        };
+        let frame = request.to_frame().unwrap();
+        assert_eq!(
+            hex::encode(wire(&frame)),
+            "0512001401010000000000140054b46c00845fed"
+        );
+        assert_eq!(DeleteGamePersona::from_frame(&frame), Ok(request));
+        assert!(DeleteGamePersona::parse_body(&[0; 7]).is_err());
+        assert!(DeleteGamePersona::parse_body(&[0; 9]).is_err());
+    }
+
+    #[test]
+    fn header_only_replies() {
+        for (frame, expected) in [
+            (PersonaCreated.to_frame(), "0601000c000000000000000c"),
+            (PersonaLimitReached.to_frame(), "0640000c000000000000000c"),
+            (PersonaDeleted.to_frame(), "060c000c000000000000000c"),
+            (PersonaDeletionDenied.to_frame(), "0624000c000000000000000c"),
+        ] {
+            assert_eq!(hex::encode(wire(&frame.unwrap())), expected);
+        }
+    }
+}
