@@ -1,12 +1,14 @@
 //! Micro Machines World Series online services ("MMCOS"), as the Steam
 //! client of 2017 expects them: the CDN redirect file, the server status
-//! file and the WCF-style XML services.
+//! file, the WCF-style XML services and the binary EgoNet RPC.
 //!
 //! Layers, outside in: `http` (routes, limits, response forms) → `xml`
 //! (the client's and the server's XML dialects) → `services` (one module
-//! per MMCOS service) → `contracts` (typed results) and the store.
+//! per MMCOS service) → `contracts` (typed results) and the store. EgoNet
+//! has its own stack under `egonet` (vdic codec, functions, answers).
 
 pub mod contracts;
+pub mod egonet;
 pub mod game_config;
 pub mod http;
 pub mod matchmaking;
@@ -48,6 +50,7 @@ pub struct MicroMachines {
     matchmaker: Arc<Matchmaker>,
     status_document: Bytes,
     cdn_document: Bytes,
+    egonet_calls: egonet::functions::CallCounts,
 }
 
 impl MicroMachines {
@@ -81,6 +84,7 @@ impl MicroMachines {
             status_document: services::status::server_status_document(&settings.status),
             cdn_document: services::status::cdn_document(&settings.cdn_server_type),
             settings: settings.clone(),
+            egonet_calls: Default::default(),
         })
     }
 
@@ -105,6 +109,10 @@ impl MicroMachines {
             return Failure::new(StatusCode::NOT_FOUND, format!("no operation at {path}"))
                 .into_response("ErrorResult");
         };
+        // EgoNet answers everything, wrong method included, in its own form.
+        if op == Operation::EgoNet {
+            return self.egonet(request, peer).await;
+        }
         let method_ok = request.method() == op.method()
             || (op.method() == Method::GET && request.method() == Method::HEAD);
         if !method_ok {
@@ -151,7 +159,8 @@ impl MicroMachines {
         let now = self.clock.now();
         if op == Operation::Login {
             let request = LoginRequest::parse(&xml)?;
-            let body = self.login(request, &peer.ip().to_string(), now).await?;
+            let addr = egonet::login::link_addr(peer);
+            let body = self.login(request, &addr, now).await?;
             return Ok(responses::xml(body));
         }
         let session = self.session(&xml).await?;
@@ -184,7 +193,8 @@ impl MicroMachines {
             | Operation::Login
             | Operation::RegisterServer
             | Operation::GetGames
-            | Operation::DebugMessage => Err(Failure::internal()),
+            | Operation::DebugMessage
+            | Operation::EgoNet => Err(Failure::internal()),
         }
     }
 

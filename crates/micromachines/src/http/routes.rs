@@ -2,6 +2,8 @@
 //! configuration and the same paths without `/MMCOS` in Localhost mode;
 //! IIS matched paths case-insensitively. Paths are unique across the three
 //! host names, so routing ignores `Host` (LAN players may use an IP).
+//! EgoNet has one path for every function (the function travels in a
+//! header); it is also matched without its trailing slash.
 
 use http::Method;
 
@@ -22,6 +24,8 @@ pub enum Operation {
     GetGames,
     DebugMessage,
     AddPoints,
+    /// `POST /MicroMachines/STEAM/1.0/` on the EgoNet host (see `egonet`).
+    EgoNet,
 }
 
 /// Path (lower case, without `/MMCOS`) → operation. Read it as the table of
@@ -79,6 +83,8 @@ const ROUTES: &[(&str, Operation)] = &[
         "/mmcos-gameprogression/gameprogressionservice.svc/addpoints",
         Operation::AddPoints,
     ),
+    ("/micromachines/steam/1.0/", Operation::EgoNet),
+    ("/micromachines/steam/1.0", Operation::EgoNet),
 ];
 
 impl Operation {
@@ -136,6 +142,7 @@ impl Operation {
             Operation::GetGames => "GetGames",
             Operation::DebugMessage => "DebugMessage",
             Operation::AddPoints => "AddPoints",
+            Operation::EgoNet => "EgoNet",
         }
     }
 }
@@ -175,6 +182,15 @@ mod tests {
             None
         );
         assert_eq!(route("/"), None);
+        for path in [
+            "/MicroMachines/STEAM/1.0/",
+            "/MicroMachines/STEAM/1.0",
+            "/micromachines/steam/1.0/",
+        ] {
+            assert_eq!(route(path), Some(Operation::EgoNet), "{path}");
+        }
+        assert_eq!(route("/MicroMachines/STEAM/1.1/"), None);
+        assert_eq!(route("/MicroMachines/STEAM/1.0//"), None);
         assert_eq!(route("/MMCOS/MMCOS-Account/AccountService.svc/Nope"), None);
     }
 }

@@ -17,6 +17,15 @@ pub struct MmSession {
     pub config_hash: i64,
 }
 
+fn from_row(row: &sqlx::any::AnyRow) -> Result<MmSession> {
+    Ok(MmSession {
+        user_id: row.try_get("user_id")?,
+        issued_at: from_millis(row.try_get("issued_at")?),
+        expires_at: from_millis(row.try_get("expires_at")?),
+        config_hash: row.try_get("config_hash")?,
+    })
+}
+
 pub struct Sessions<'a> {
     pool: &'a AnyPool,
 }
@@ -66,15 +75,32 @@ impl<'a> Sessions<'a> {
         .bind(to_millis(now))
         .fetch_optional(self.pool)
         .await?;
-        row.map(|row| {
-            Ok(MmSession {
-                user_id: row.try_get("user_id")?,
-                issued_at: from_millis(row.try_get("issued_at")?),
-                expires_at: from_millis(row.try_get("expires_at")?),
-                config_hash: row.try_get("config_hash")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The most recent live session started from `client_addr` by an
+    /// account whose current display name is exactly `display_name`.
+    /// EgoNet's login proves nothing by itself, so it borrows the identity
+    /// of the MMCOS Login the same machine just made; "live" bounds how
+    /// long ago that may have been to the session's own lifetime.
+    pub async fn latest_login_from(
+        &self,
+        client_addr: &str,
+        display_name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<MmSession>> {
+        let row = sqlx::query(
+            "SELECT s.user_id, s.issued_at, s.expires_at, s.config_hash \
+             FROM mm_sessions s JOIN mm_accounts a ON a.user_id = s.user_id \
+             WHERE s.client_addr = $1 AND a.display_name = $2 AND s.expires_at > $3 \
+             ORDER BY s.issued_at DESC, s.user_id DESC LIMIT 1",
+        )
+        .bind(client_addr)
+        .bind(display_name)
+        .bind(to_millis(now))
+        .fetch_optional(self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
     }
 
     /// Deletes expired sessions; returns how many.
@@ -84,5 +110,101 @@ impl<'a> Sessions<'a> {
             .execute(self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::testing::databases;
+    use crate::Store;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_336_721, 0).unwrap()
+    }
+
+    async fn login(store: &Store, steam_id: u64, name: &str, addr: &str, at: DateTime<Utc>) -> i64 {
+        let (account, _) = store
+            .mm_accounts()
+            .login(steam_id, name, "t", at)
+            .await
+            .unwrap();
+        let session = MmSession {
+            user_id: account.user_id,
+            issued_at: at,
+            expires_at: at + Duration::hours(6),
+            config_hash: 1,
+        };
+        store
+            .mm_sessions()
+            .start(
+                &format!("digest-{steam_id}-{}", at.timestamp()),
+                &session,
+                addr,
+            )
+            .await
+            .unwrap();
+        account.user_id
+    }
+
+    #[tokio::test]
+    async fn latest_login_from_matches_address_name_and_lifetime() {
+        for db in databases().await {
+            let store = Store::open(&db.url).await.unwrap();
+            let sessions = store.mm_sessions();
+            let a = login(&store, 76561198081105540, "Heatray", "10.0.0.1", t0()).await;
+            let b = login(&store, 76561197960287930, "Other", "10.0.0.1", t0()).await;
+            let found = |addr: &'static str, name: &'static str, at| {
+                let sessions = &sessions;
+                async move {
+                    sessions
+                        .latest_login_from(addr, name, at)
+                        .await
+                        .unwrap()
+                        .map(|s| s.user_id)
+                }
+            };
+            let soon = t0() + Duration::seconds(2);
+            assert_eq!(
+                found("10.0.0.1", "Heatray", soon).await,
+                Some(a),
+                "{}",
+                db.label
+            );
+            assert_eq!(found("10.0.0.1", "Other", soon).await, Some(b));
+            assert_eq!(
+                found("10.0.0.2", "Heatray", soon).await,
+                None,
+                "other address"
+            );
+            assert_eq!(
+                found("10.0.0.1", "heatray", soon).await,
+                None,
+                "names are exact"
+            );
+            assert_eq!(found("10.0.0.1", "Nobody", soon).await, None);
+            let expired = t0() + Duration::hours(6);
+            assert_eq!(found("10.0.0.1", "Heatray", expired).await, None, "expired");
+
+            // Same name behind one address: the later MMCOS Login wins.
+            let later = t0() + Duration::minutes(1);
+            let c = login(&store, 76561197960287931, "Heatray", "10.0.0.1", later).await;
+            assert_eq!(
+                found("10.0.0.1", "Heatray", later).await,
+                Some(c),
+                "{}",
+                db.label
+            );
+            // The first player logging in again takes it back.
+            let again = t0() + Duration::minutes(2);
+            assert_eq!(
+                login(&store, 76561198081105540, "Heatray", "10.0.0.1", again).await,
+                a
+            );
+            assert_eq!(found("10.0.0.1", "Heatray", again).await, Some(a));
+            store.close().await;
+        }
     }
 }
