@@ -15,6 +15,7 @@ pub struct Config {
     pub listen: ListenSettings,
     pub limits: Limits,
     pub micromachines: MicroMachinesSettings,
+    pub motorcity: MotorCitySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,16 +51,33 @@ impl Default for ServerSettings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ListenSettings {
-    /// Micro Machines plain HTTP (standard port 80).
+    /// Plain HTTP for both games (standard port 80): Micro Machines
+    /// services, MCO shard list and patch check.
     pub mmws_http: Option<SocketAddr>,
+    /// Motor City Online NPS login server (standard port 8226).
+    pub mco_login: Option<SocketAddr>,
+    /// Motor City Online NPS persona server (standard port 8228).
+    pub mco_persona: Option<SocketAddr>,
 }
 
 impl ListenSettings {
     pub const MMWS_HTTP_PORT: u16 = 80;
+    pub const MCO_LOGIN_PORT: u16 = 8226;
+    pub const MCO_PERSONA_PORT: u16 = 8228;
 
     pub fn mmws_http(&self, bind: IpAddr) -> SocketAddr {
         self.mmws_http
             .unwrap_or(SocketAddr::new(bind, Self::MMWS_HTTP_PORT))
+    }
+
+    pub fn mco_login(&self, bind: IpAddr) -> SocketAddr {
+        self.mco_login
+            .unwrap_or(SocketAddr::new(bind, Self::MCO_LOGIN_PORT))
+    }
+
+    pub fn mco_persona(&self, bind: IpAddr) -> SocketAddr {
+        self.mco_persona
+            .unwrap_or(SocketAddr::new(bind, Self::MCO_PERSONA_PORT))
     }
 }
 
@@ -221,6 +239,47 @@ impl Default for LeaderboardSettings {
         Self {
             max_page: 100,
             max_friends: 1000,
+        }
+    }
+}
+
+/// Motor City Online.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MotorCitySettings {
+    /// Serve Motor City Online at all.
+    pub enabled: bool,
+    /// The shard players see in the shard list.
+    pub shard_name: String,
+    /// Its id (the client sends it back when selecting a persona).
+    pub shard_id: u32,
+    /// Personas per account (`MaxPersonasPerUser`).
+    pub max_personas_per_user: u32,
+    /// Let AuthLogin create an account for an unknown name (off: accounts
+    /// come from `pitlane mco account add`).
+    pub open_registration: bool,
+    /// Seconds an AuthLogin ticket stays valid.
+    pub ticket_lifetime_secs: u64,
+    /// Hours a login session (and its key) stays valid.
+    pub session_lifetime_hours: u64,
+    /// Seconds an NPS connection may stay silent.
+    pub idle_timeout_secs: u64,
+    /// NPS connections served at once per server.
+    pub max_connections: usize,
+}
+
+impl Default for MotorCitySettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            shard_name: "Pitlane".into(),
+            shard_id: 44,
+            max_personas_per_user: 2,
+            open_registration: false,
+            ticket_lifetime_secs: 300,
+            session_lifetime_hours: 6,
+            idle_timeout_secs: 30,
+            max_connections: 1024,
         }
     }
 }

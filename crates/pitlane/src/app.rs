@@ -12,20 +12,47 @@ use hyper::body::Incoming;
 use micromachines::http::Failure;
 use micromachines::MicroMachines;
 
+use crate::mco::McoHttp;
+
 #[derive(Debug)]
 pub struct App {
     pub micromachines: Arc<MicroMachines>,
+    /// Motor City Online's HTTP side, when MCO is enabled.
+    pub mco: Option<Arc<McoHttp>>,
     pub request_timeout: Duration,
 }
 
 impl App {
+    /// Paths decide the game: the two games' paths never overlap, and the
+    /// Host header cannot be relied on (players may use an IP address).
+    async fn route(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+        secure: bool,
+    ) -> Response<Full<Bytes>> {
+        if let Some(mco) = &self.mco {
+            if McoHttp::owns_path(request.uri().path()) {
+                let uri = request.uri().clone();
+                return mco
+                    .handle(request.method(), uri.path(), uri.query(), peer, secure)
+                    .await;
+            }
+        }
+        self.micromachines.handle(request, peer).await
+    }
+
+    /// `secure`: whether the request arrived over TLS.
     pub async fn serve_http(
         &self,
         request: Request<Incoming>,
         peer: SocketAddr,
+        secure: bool,
     ) -> Response<Full<Bytes>> {
         let started = Instant::now();
         let method = request.method().clone();
+        // The path only: AuthLogin carries the password in its query string,
+        // which is never logged.
         let path = request.uri().path().to_string();
         let host = request
             .headers()
@@ -33,22 +60,20 @@ impl App {
             .and_then(|h| h.to_str().ok())
             .unwrap_or("-")
             .to_string();
-        let response = match tokio::time::timeout(
-            self.request_timeout,
-            self.micromachines.handle(request, peer),
-        )
-        .await
-        {
-            Ok(response) => response,
-            Err(_) => Failure::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "the request took longer than {} s",
-                    self.request_timeout.as_secs()
-                ),
-            )
-            .into_response("ErrorResult"),
-        };
+        let response =
+            match tokio::time::timeout(self.request_timeout, self.route(request, peer, secure))
+                .await
+            {
+                Ok(response) => response,
+                Err(_) => Failure::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "the request took longer than {} s",
+                        self.request_timeout.as_secs()
+                    ),
+                )
+                .into_response("ErrorResult"),
+            };
         tracing::info!(
             %method,
             %host,
@@ -56,6 +81,7 @@ impl App {
             status = response.status().as_u16(),
             ms = format_args!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
             %peer,
+            tls = secure,
             "request"
         );
         response

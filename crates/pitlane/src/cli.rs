@@ -51,6 +51,27 @@ pub enum Command {
         #[arg(long)]
         address: Option<IpAddr>,
     },
+    /// Motor City Online administration.
+    #[command(subcommand)]
+    Mco(McoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McoCommand {
+    /// Create the login key pair and pub.key if they do not exist, and show where they are.
+    Keys,
+    /// Player accounts.
+    #[command(subcommand)]
+    Account(McoAccountCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McoAccountCommand {
+    /// Create an account; the password is asked for (or read from standard input).
+    Add {
+        /// Account name (letters, digits, '.', '_', '-').
+        name: String,
+    },
 }
 
 impl Cli {

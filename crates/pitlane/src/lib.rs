@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod hosts;
 pub mod logging;
+pub mod mco;
 pub mod net;
 pub mod server;
 

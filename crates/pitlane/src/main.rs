@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use pitlane::cli::{Cli, Command};
+use pitlane::cli::{Cli, Command, McoAccountCommand, McoCommand};
 use pitlane::{hosts, logging, server, Server};
 use pitlane_core::config::EXAMPLE;
 use pitlane_core::SystemClock;
@@ -50,8 +50,66 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", hosts::hosts_lines(ip));
             Ok(())
         }
+        Some(Command::Mco(McoCommand::Keys)) => {
+            let config = cli.load_config()?;
+            let (_, created) = pitlane::mco::load_or_create_login_key(&config.server.data_dir)?;
+            let dir = pitlane::mco::key_dir(&config.server.data_dir);
+            println!(
+                "{} {}",
+                if created { "created" } else { "existing" },
+                dir.join("login-key.pem").display()
+            );
+            println!(
+                "players copy into their game folder: {}",
+                dir.join("pub.key").display()
+            );
+            Ok(())
+        }
+        Some(Command::Mco(McoCommand::Account(McoAccountCommand::Add { ref name }))) => {
+            let config = cli.load_config()?;
+            std::fs::create_dir_all(&config.server.data_dir)?;
+            let password = read_password(&format!("Password for {name}: "))?;
+            let store = pitlane_store::Store::open(&server::database_url(&config)).await?;
+            let http = pitlane::mco::McoHttp::new(
+                store.clone(),
+                Arc::new(SystemClock),
+                &config.motorcity,
+                String::new(),
+                0,
+            );
+            let result = http.directory.create_account(name, &password).await;
+            store.close().await;
+            let account = result?;
+            println!(
+                "created account {} (customer id {})",
+                account.username, account.customer_id
+            );
+            Ok(())
+        }
         Some(Command::Serve) | None => serve(cli).await,
     }
+}
+
+/// A password from the terminal without echo, or the first line of
+/// standard input when it is not a terminal (scripts).
+fn read_password(prompt: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(prompt)?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    if password.is_empty() {
+        anyhow::bail!("the password is empty");
+    }
+    Ok(password)
 }
 
 async fn serve(cli: Cli) -> anyhow::Result<()> {
@@ -66,10 +124,20 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         data_dir = %config.server.data_dir.display(),
         "{} started", config.server.name
     );
-    println!("Micro Machines World Series: HTTP on {}", l.mmws_http);
+    println!("HTTP (both games) on {}", l.mmws_http);
+    if let (Some(login), Some(persona)) = (l.mco_login, l.mco_persona) {
+        println!("Motor City Online: login server on {login}, persona server on {persona}");
+    }
     println!();
-    println!("Players add these lines to C:\\Windows\\System32\\drivers\\etc\\hosts:");
+    println!("Micro Machines World Series players add these lines to C:\\Windows\\System32\\drivers\\etc\\hosts:");
     print!("{}", hosts::hosts_lines(player_ip));
+    if l.mco_login.is_some() {
+        println!();
+        println!(
+            "Motor City Online players need the files of `pitlane mco client-setup --host {player_ip}` (pub.key: {})",
+            pitlane::mco::key_dir(&config.server.data_dir).join("pub.key").display()
+        );
+    }
     println!();
     println!("Press Ctrl+C to stop.");
 

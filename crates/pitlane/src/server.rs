@@ -14,6 +14,8 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::app::App;
+use crate::hosts;
+use crate::mco::{self, McoHttp};
 use crate::net::bind::{bind, BindError};
 use crate::net::http::{self, HttpSettings};
 
@@ -30,18 +32,23 @@ pub enum StartError {
     GameConfig(#[from] micromachines::game_config::GameConfigError),
     #[error(transparent)]
     Bind(#[from] BindError),
+    #[error(transparent)]
+    McoKey(#[from] crate::mco::KeyError),
 }
 
 /// The address of every listener, as bound (port 0 resolved).
 #[derive(Debug, Clone, Copy)]
 pub struct Listening {
     pub mmws_http: SocketAddr,
+    pub mco_login: Option<SocketAddr>,
+    pub mco_persona: Option<SocketAddr>,
 }
 
 pub struct Server {
     pub listening: Listening,
     store: Store,
     micromachines: Arc<MicroMachines>,
+    mco: Option<Arc<McoHttp>>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -74,32 +81,96 @@ impl Server {
 
         // Bind everything before serving anything: a port that cannot be
         // bound stops the start-up with nothing half-running.
+        let bind_addr = config.server.bind;
         let mmws_http = bind(
-            config.listen.mmws_http(config.server.bind),
-            "Micro Machines HTTP",
+            config.listen.mmws_http(bind_addr),
+            "HTTP (both games)",
             "mmws_http",
         )
         .await?;
+        let mco_listeners = if config.motorcity.enabled {
+            let login = bind(
+                config.listen.mco_login(bind_addr),
+                "Motor City Online login",
+                "mco_login",
+            )
+            .await?;
+            let persona = bind(
+                config.listen.mco_persona(bind_addr),
+                "Motor City Online persona",
+                "mco_persona",
+            )
+            .await?;
+            Some((login, persona))
+        } else {
+            None
+        };
         let listening = Listening {
-            mmws_http: mmws_http.local_addr().map_err(|e| BindError {
-                addr: config.listen.mmws_http(config.server.bind),
-                what: "Micro Machines HTTP",
-                cause: e.to_string(),
-                fix: "check the [listen] section".into(),
-            })?,
+            mmws_http: local_addr(&mmws_http)?,
+            mco_login: mco_listeners
+                .as_ref()
+                .map(|(l, _)| local_addr(l))
+                .transpose()?,
+            mco_persona: mco_listeners
+                .as_ref()
+                .map(|(_, p)| local_addr(p))
+                .transpose()?,
         };
 
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mco = match mco_listeners {
+            Some((login, persona)) => {
+                let (key, created) = mco::load_or_create_login_key(data_dir)?;
+                if created {
+                    tracing::info!(path = %mco::key_dir(data_dir).display(), "created the Motor City Online login key and pub.key");
+                }
+                let public_host =
+                    hosts::player_facing_address(config.server.public_address, bind_addr)
+                        .to_string();
+                let login_port = listening.mco_login.map_or(0, |a| a.port());
+                let http = Arc::new(McoHttp::new(
+                    store.clone(),
+                    clock.clone(),
+                    &config.motorcity,
+                    public_host,
+                    login_port,
+                ));
+                let directory: Arc<dyn motorcity::McoDirectory> = http.directory.clone();
+                let nps = motorcity::ServerSettings {
+                    max_connections: config.motorcity.max_connections,
+                    idle_timeout: Duration::from_secs(config.motorcity.idle_timeout_secs),
+                    ..motorcity::ServerSettings::default()
+                };
+                tasks.spawn(motorcity::serve_login(
+                    login,
+                    directory.clone(),
+                    Arc::new(key),
+                    nps.clone(),
+                    shutdown_rx.clone(),
+                ));
+                tasks.spawn(motorcity::serve_persona(
+                    persona,
+                    directory,
+                    nps,
+                    shutdown_rx.clone(),
+                ));
+                Some(http)
+            }
+            None => None,
+        };
+
         let connections = Arc::new(Semaphore::new(config.limits.max_connections));
         let app = Arc::new(App {
             micromachines: micromachines.clone(),
+            mco: mco.clone(),
             request_timeout: Duration::from_secs(config.limits.request_timeout_secs),
         });
         let settings = HttpSettings {
             header_read_timeout: Duration::from_secs(config.limits.header_read_timeout_secs),
+            secure: false,
             shutdown_grace: Duration::from_secs(30),
         };
-        let mut tasks = JoinSet::new();
         tasks.spawn(http::serve(
             mmws_http,
             app,
@@ -107,11 +178,12 @@ impl Server {
             connections,
             shutdown_rx.clone(),
         ));
-        tasks.spawn(upkeep(store.clone(), clock, shutdown_rx));
+        tasks.spawn(upkeep(store.clone(), clock, mco.clone(), shutdown_rx));
         Ok(Server {
             listening,
             store,
             micromachines,
+            mco,
             shutdown,
             tasks,
         })
@@ -125,6 +197,10 @@ impl Server {
         &self.micromachines
     }
 
+    pub fn mco(&self) -> Option<&Arc<McoHttp>> {
+        self.mco.as_ref()
+    }
+
     /// Stops accepting, waits for in-flight requests, closes the database.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
@@ -133,9 +209,24 @@ impl Server {
     }
 }
 
-/// Periodic housekeeping: expired sessions are deleted hourly.
-async fn upkeep(store: Store, clock: Arc<dyn Clock>, mut shutdown: watch::Receiver<bool>) {
-    let mut every = tokio::time::interval(Duration::from_secs(3600));
+fn local_addr(listener: &tokio::net::TcpListener) -> Result<SocketAddr, BindError> {
+    listener.local_addr().map_err(|e| BindError {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        what: "listener",
+        cause: e.to_string(),
+        fix: "check the [listen] section".into(),
+    })
+}
+
+/// Periodic housekeeping: expired sessions, tickets and throttle records
+/// are deleted every few minutes.
+async fn upkeep(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    mco: Option<Arc<McoHttp>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut every = tokio::time::interval(Duration::from_secs(300));
     loop {
         tokio::select! {
             _ = every.tick() => {
@@ -143,6 +234,11 @@ async fn upkeep(store: Store, clock: Arc<dyn Clock>, mut shutdown: watch::Receiv
                     Ok(0) => {}
                     Ok(n) => tracing::debug!(sessions = n, "expired sessions removed"),
                     Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+                }
+                if let Some(mco) = &mco {
+                    if let Err(e) = mco.directory.purge_expired().await {
+                        tracing::warn!(error = %e, "could not remove expired MCO tickets and sessions");
+                    }
                 }
             }
             _ = shutdown.changed() => break,

@@ -18,6 +18,8 @@ use crate::app::App;
 #[derive(Debug, Clone, Copy)]
 pub struct HttpSettings {
     pub header_read_timeout: Duration,
+    /// Whether connections arrive over TLS (set by the HTTPS listener).
+    pub secure: bool,
     /// How long in-flight requests get to finish after shutdown begins.
     pub shutdown_grace: Duration,
 }
@@ -60,7 +62,7 @@ pub async fn serve(
         let app = app.clone();
         let service = service_fn(move |request| {
             let app = app.clone();
-            async move { Ok::<_, Infallible>(app.serve_http(request, peer).await) }
+            async move { Ok::<_, Infallible>(app.serve_http(request, peer, settings.secure).await) }
         });
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())

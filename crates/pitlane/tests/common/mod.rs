@@ -31,6 +31,8 @@ pub fn test_config(db: &TestDatabase, data_dir: &std::path::Path) -> Config {
     config.server.data_dir = data_dir.to_path_buf();
     config.server.database_url = Some(db.url.clone());
     config.listen.mmws_http = Some("127.0.0.1:0".parse().unwrap());
+    config.listen.mco_login = Some("127.0.0.1:0".parse().unwrap());
+    config.listen.mco_persona = Some("127.0.0.1:0".parse().unwrap());
     config
 }
 
