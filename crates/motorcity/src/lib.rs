@@ -15,10 +15,13 @@
 //!   async servers that run them.
 //! - [`store_directory`]: [`McoDirectory`] on Pitlane's database, plus the
 //!   account side (AuthLogin with throttling, account and persona creation).
+//! - [`client_setup`]: the registry files and instructions a player needs
+//!   to point the game at this server.
 //!
 //! `docs/mco-protocol.md` at the repository root says which parts are
 //! verified against real client bytes and which are choices made here.
 
+pub mod client_setup;
 pub mod crypto;
 pub mod directory;
 pub mod http;
