@@ -170,8 +170,11 @@ pub struct MatchmakingSettings {
     pub skill_band_open_after_secs: f64,
     /// Wait-time average reported before any race was made (seconds).
     pub default_average_wait_secs: f64,
-    /// Per rule set (the client's `RuleSet`): player limit and teams.
+    /// Per rule set (the client's `RuleSet`): player limit, teams, AI.
     pub modes: Vec<ModeSettings>,
+    /// Event servers: match every search in this rule set's pool whatever
+    /// mode it asked for (the host's game decides what is played).
+    pub forced_rule_set: Option<String>,
 }
 
 impl Default for MatchmakingSettings {
@@ -190,6 +193,7 @@ impl Default for MatchmakingSettings {
                 ModeSettings::new("Elimination", 6, 0),
                 ModeSettings::new("Battle", 8, 2),
             ],
+            forced_rule_set: None,
         }
     }
 }
@@ -213,6 +217,20 @@ pub struct ModeSettings {
     pub max_players: u32,
     /// 0 = every party for itself; 2 = two balanced teams.
     pub teams: u32,
+    /// Whether a search asking to start now
+    /// (`IgnoreMinimumMatchRequirements`, the client's "fill with AI")
+    /// starts at once. Off makes a competitive server: such searches keep
+    /// waiting for humans.
+    #[serde(default = "yes")]
+    pub ai_fill: bool,
+    /// Whether ranked races may start with AI filling places (ranked
+    /// searches asking to start now keep waiting when off).
+    #[serde(default = "yes")]
+    pub ranked_ai: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl ModeSettings {
@@ -221,7 +239,14 @@ impl ModeSettings {
             rule_set: rule_set.into(),
             max_players,
             teams,
+            ai_fill: true,
+            ranked_ai: true,
         }
+    }
+
+    /// Whether a start-now search of this mode may start with AI.
+    pub fn may_start_with_ai(&self, ranked: bool) -> bool {
+        self.ai_fill && (self.ranked_ai || !ranked)
     }
 }
 

@@ -203,6 +203,9 @@ impl Server {
 
     /// Stops accepting, waits for in-flight requests, closes the database.
     pub async fn shutdown(mut self) {
+        // Held matchmaking polls are answered first, so draining does not
+        // wait out their 25 s.
+        self.micromachines.matchmaker().close();
         let _ = self.shutdown.send(true);
         while self.tasks.join_next().await.is_some() {}
         self.store.close().await;

@@ -97,6 +97,7 @@ impl Matchmaker {
         request: SearchRequest,
         season_id: i64,
     ) -> Result<MatchmakingResult, pitlane_store::StoreError> {
+        let request = self.apply_server_rules(request);
         let session_id = self.next_session_id().await?;
         let hold = Duration::from_secs_f64(self.settings.hold_secs);
         let started = Instant::now();
@@ -138,6 +139,34 @@ impl Matchmaker {
                 }
             }
         }
+    }
+
+    /// The operator's rules: a forced mode puts every search in one pool,
+    /// and a mode without AI fill turns "start now" into a normal search.
+    fn apply_server_rules(&self, mut request: SearchRequest) -> SearchRequest {
+        if let Some(forced) = &self.settings.forced_rule_set {
+            request.queue = QueueKey {
+                game_type: "*".into(),
+                rule_set: forced.clone(),
+                ranking: "*".into(),
+                network_version: request.queue.network_version,
+            };
+        }
+        if request.start_now {
+            let mode = self.settings.mode(&request.queue.rule_set);
+            let ranked = request.queue.is_ranked() || request.queue.game_type.starts_with("Ranked");
+            if !mode.may_start_with_ai(ranked) {
+                request.start_now = false;
+            }
+        }
+        request
+    }
+
+    /// Shutting down: every held poll is answered "nothing yet" now (the
+    /// client simply polls again, elsewhere or after the restart) instead
+    /// of holding the shutdown for up to `hold_secs`.
+    pub fn close(&self) {
+        self.pool().close();
     }
 
     async fn persist(&self, formed: &pool::Formed, season_id: i64) {

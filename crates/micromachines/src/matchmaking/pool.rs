@@ -101,6 +101,7 @@ pub struct Pool {
     searches: HashMap<u64, Search>,
     matches: HashMap<u64, Match>,
     next_match: u64,
+    closing: bool,
     pub waits: WaitTimes,
 }
 
@@ -118,6 +119,7 @@ impl Pool {
             searches: HashMap::new(),
             matches: HashMap::new(),
             next_match: 1,
+            closing: false,
             waits: WaitTimes::default(),
         }
     }
@@ -233,7 +235,17 @@ impl Pool {
             .retain(|_, m| now.saturating_duration_since(m.formed) <= keep);
     }
 
+    pub fn close(&mut self) {
+        self.closing = true;
+        for s in self.searches.values() {
+            s.notify.notify_waiters();
+        }
+    }
+
     pub fn step(&mut self, r: &SearchRequest, now: Instant, session_id: i64) -> Step {
+        if self.closing {
+            return Step::Deliver(self.not_yet(r, session_id));
+        }
         self.purge(now);
         let Some(search) = self.searches.get(&r.group_lobby_id) else {
             // Cancelled while held.
@@ -474,6 +486,9 @@ impl Pool {
     }
 
     pub fn is_ready_for(&self, group_lobby_id: u64) -> bool {
+        if self.closing {
+            return true;
+        }
         match self.searches.get(&group_lobby_id) {
             None => true,
             Some(s) => s
