@@ -5,5 +5,6 @@
 
 pub mod egonet;
 pub mod http;
+pub mod mco;
 pub mod mmws;
 pub mod xml_shape;
