@@ -14,6 +14,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
+pub mod admin;
 pub mod mco;
 pub mod mmws;
 #[cfg(feature = "testing")]
@@ -168,6 +169,30 @@ impl Store {
 
     pub fn mco_login_failures(&self) -> mco::LoginFailures<'_> {
         mco::LoginFailures::new(&self.pool)
+    }
+
+    pub fn admin_accounts(&self) -> admin::AdminAccounts<'_> {
+        admin::AdminAccounts::new(&self.pool)
+    }
+
+    pub fn admin_sessions(&self) -> admin::AdminSessions<'_> {
+        admin::AdminSessions::new(&self.pool)
+    }
+
+    pub fn admin_login_failures(&self) -> admin::AdminLoginFailures<'_> {
+        admin::AdminLoginFailures::new(&self.pool)
+    }
+
+    pub fn audit_log(&self) -> admin::AuditLog<'_> {
+        admin::AuditLog::new(&self.pool)
+    }
+
+    pub fn admin_views(&self) -> admin::AdminViews<'_> {
+        admin::AdminViews::new(&self.pool)
+    }
+
+    pub fn mm_bans(&self) -> mmws::Bans<'_> {
+        mmws::Bans::new(&self.pool)
     }
 }
 
