@@ -16,6 +16,7 @@ pub struct Config {
     pub limits: Limits,
     pub micromachines: MicroMachinesSettings,
     pub motorcity: MotorCitySettings,
+    pub web: WebSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -309,6 +310,41 @@ impl Default for MotorCitySettings {
     }
 }
 
+/// The operator's dashboard, `/api/status` and `/metrics`, on a listener of
+/// their own so that exposing the games never exposes the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSettings {
+    pub enabled: bool,
+    /// Loopback by default: the dashboard can ban players and has no TLS of
+    /// its own, so reaching it from elsewhere should go through an SSH
+    /// tunnel or an HTTPS reverse proxy.
+    pub listen: SocketAddr,
+    /// An HTTPS reverse proxy is in front: session cookies get the Secure
+    /// flag and the plain-HTTP warning is not logged.
+    pub behind_https_proxy: bool,
+    /// A player counts as online with a live session and activity (login,
+    /// race, points) in the last this many minutes.
+    pub online_minutes: u32,
+    /// A dashboard login ends after this many hours at the latest...
+    pub session_hours: u32,
+    /// ...or after this many minutes without a request.
+    pub idle_minutes: u32,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            behind_https_proxy: false,
+            online_minutes: 15,
+            session_hours: 12,
+            idle_minutes: 60,
+        }
+    }
+}
+
 /// The `ServerStatus.xml` document the client reads before logging in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -448,6 +484,13 @@ impl Config {
         if self.limits.max_body_bytes < 1024 {
             return Err(invalid(
                 "limits.max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        if self.web.online_minutes == 0 || self.web.session_hours == 0 || self.web.idle_minutes == 0
+        {
+            return Err(invalid(
+                "web.online_minutes, web.session_hours and web.idle_minutes must be at least 1"
+                    .into(),
             ));
         }
         if self.limits.max_connections == 0 {
