@@ -296,13 +296,7 @@ pub async fn login_with_key(
     ticket: &str,
     session_key: &SessionKey,
 ) -> Result<CustomerId> {
-    let request = UserLogin {
-        ticket: ticket.to_string(),
-        reserved: 0,
-        encrypted_session_key: pub_key.encrypt_session_key(session_key)?,
-        service_id: MCO_SERVICE_ID.to_string(),
-        trailer: Some(USER_LOGIN_TRAILER),
-    };
+    let request = user_login(pub_key, ticket, session_key)?;
     let reply = ask(addr, LOGIN_STEP, request.to_frame()).await?;
     match reply.id {
         ids::USER_VALID => {
@@ -315,6 +309,20 @@ pub async fn login_with_key(
         }),
         other => Err(unexpected(LOGIN_STEP, other)),
     }
+}
+
+fn user_login(
+    pub_key: &PublicLoginKey,
+    ticket: &str,
+    session_key: &SessionKey,
+) -> Result<UserLogin> {
+    Ok(UserLogin {
+        ticket: ticket.to_string(),
+        reserved: 0,
+        encrypted_session_key: pub_key.encrypt_session_key(session_key)?,
+        service_id: MCO_SERVICE_ID.to_string(),
+        trailer: Some(USER_LOGIN_TRAILER),
+    })
 }
 
 /// The customer's personas, as the persona screen lists them.
@@ -901,6 +909,51 @@ mod tests {
             ),
             "{shape:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn the_0x501_has_the_captured_layout() {
+        let key = LoginKey::generate().unwrap();
+        let session = SessionKey::generate();
+        let ticket = "d316cd2dd6bf870893dfbaaf17f965884e";
+        let frame = user_login(&key.public_key(), ticket, &session)
+            .unwrap()
+            .to_frame()
+            .unwrap();
+        let mut wire = Vec::new();
+        write_frame(&mut wire, frame, DEFAULT_MAX_FRAME_LEN)
+            .await
+            .unwrap();
+        // As every captured 0x501 with a 34-character ticket: 318 bytes,
+        // header 0x0101 with the length repeated, the ticket, reserved 0,
+        // 256 upper-case hex digits, "2176" and the constant trailer.
+        assert_eq!(wire.len(), 318);
+        assert_eq!(&wire[..12], &hex_bytes("0501013e010100000000013e"));
+        assert_eq!(&wire[12..14], &[0x00, 0x22]);
+        assert_eq!(&wire[14..48], ticket.as_bytes());
+        assert_eq!(&wire[48..52], &[0x00, 0x00, 0x01, 0x00]);
+        let cipher = std::str::from_utf8(&wire[52..308]).unwrap();
+        assert!(cipher
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)));
+        assert_eq!(&wire[308..314], b"\x00\x042176");
+        assert_eq!(&wire[314..], &USER_LOGIN_TRAILER);
+        // And the server's private key recovers the session key.
+        let parsed = UserLogin::parse_body(&wire[12..]).unwrap();
+        assert_eq!(
+            key.decrypt_session_key(&parsed.encrypted_session_key)
+                .unwrap(),
+            session
+        );
+        // A fresh key every login.
+        assert_ne!(SessionKey::generate(), session);
+    }
+
+    fn hex_bytes(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     #[test]
