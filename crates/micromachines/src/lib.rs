@@ -18,12 +18,12 @@ pub mod steam_ticket;
 pub mod xml;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use ::http::{Method, Request, StatusCode};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
-use pitlane_core::config::{Limits, MicroMachinesSettings};
+use pitlane_core::config::{Limits, MicroMachinesSettings, ServerStatusSettings};
 use pitlane_core::{ids, Clock};
 use pitlane_store::mmws::MmSession;
 use pitlane_store::Store;
@@ -48,7 +48,9 @@ pub struct MicroMachines {
     game_config: GameConfiguration,
     divisions: Divisions,
     matchmaker: Arc<Matchmaker>,
-    status_document: Bytes,
+    /// Replaceable at run time from the dashboard; the document is kept
+    /// rendered because every client start fetches it.
+    status: RwLock<(ServerStatusSettings, Bytes)>,
     cdn_document: Bytes,
     egonet_calls: egonet::functions::CallCounts,
 }
@@ -81,7 +83,10 @@ impl MicroMachines {
                 settings.seasons.clone(),
                 settings.events.clone(),
             ),
-            status_document: services::status::server_status_document(&settings.status),
+            status: RwLock::new((
+                settings.status.clone(),
+                services::status::server_status_document(&settings.status),
+            )),
             cdn_document: services::status::cdn_document(&settings.cdn_server_type),
             settings: settings.clone(),
             egonet_calls: Default::default(),
@@ -94,6 +99,23 @@ impl MicroMachines {
 
     pub fn matchmaker(&self) -> &Arc<Matchmaker> {
         &self.matchmaker
+    }
+
+    /// The `ServerStatus.xml` settings in effect.
+    pub fn server_status(&self) -> ServerStatusSettings {
+        self.status_lock().0.clone()
+    }
+
+    /// Replaces `ServerStatus.xml` for every client from now on (until the
+    /// next restart, which goes back to the config file).
+    pub fn set_server_status(&self, status: ServerStatusSettings) {
+        let document = services::status::server_status_document(&status);
+        *self.status.write().unwrap_or_else(|e| e.into_inner()) = (status, document);
+    }
+
+    fn status_lock(&self) -> std::sync::RwLockReadGuard<'_, (ServerStatusSettings, Bytes)> {
+        // A writer cannot panic half-way through replacing the pair.
+        self.status.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Serves one HTTP request. Never fails: every problem becomes an error
@@ -144,7 +166,7 @@ impl MicroMachines {
         match op {
             Operation::CdnRedirect => return Ok(responses::cdn_text(self.cdn_document.clone())),
             Operation::ServerStatus => {
-                return Ok(responses::status_file(self.status_document.clone()))
+                return Ok(responses::status_file(self.status_lock().1.clone()))
             }
             _ => {}
         }

@@ -1,6 +1,7 @@
 //! `AccountService.svc`: Login and UpdateAccountTitle.
 
 use chrono::{DateTime, Duration, Utc};
+use http::StatusCode;
 use pitlane_core::ids;
 use pitlane_store::mmws::MmSession;
 
@@ -67,6 +68,16 @@ impl MicroMachines {
         client_addr: &str,
         now: DateTime<Utc>,
     ) -> Result<String, Failure> {
+        if let Some(ban) = self.store.mm_bans().in_force(request.steam_id, now).await? {
+            let until = ban.until.map_or(String::new(), |t| {
+                format!(" until {}", t.format("%Y-%m-%d %H:%M UTC"))
+            });
+            tracing::warn!(steam_id = request.steam_id, name = %request.display_name, reason = %ban.reason, banned_by = %ban.banned_by, "Login refused: the player is banned{until}");
+            return Err(Failure::new(
+                StatusCode::FORBIDDEN,
+                format!("banned from this server{until}: {}", ban.reason),
+            ));
+        }
         let (account, created) = self
             .store
             .mm_accounts()
