@@ -228,17 +228,32 @@ pub struct ProbeResult {
     pub outcome: Result<(), String>,
 }
 
-/// A blocking OpenSSL client limited to one legacy profile, the way the
-/// XP client behaves. Public for tests and `doctor`; it does not check the
-/// server's certificate.
+/// An OpenSSL client limited to one legacy profile, the way the XP client
+/// behaves. Public for tests and `doctor`; it does not check the server's
+/// certificate.
 pub fn legacy_client_context(profile: LegacyProfile) -> Result<SslContext, LegacyError> {
+    client_context(
+        profile.version(),
+        Some(profile.version()),
+        &format!("{}:@SECLEVEL=0", profile.cipher()),
+    )
+}
+
+/// An OpenSSL client with any version range and TLS 1.2-and-older cipher
+/// list, sharing the legacy provider setup. Does not check the server's
+/// certificate.
+pub fn client_context(
+    min: SslVersion,
+    max: Option<SslVersion>,
+    cipher_list: &str,
+) -> Result<SslContext, LegacyError> {
     ensure_legacy_provider()?;
     let mut b = SslContextBuilder::new(SslMethod::tls_client())?;
-    b.clear_options(SslOptions::NO_SSLV3 | SslOptions::NO_TLSV1);
+    b.clear_options(SslOptions::NO_SSLV3 | SslOptions::NO_TLSV1 | SslOptions::NO_TLSV1_1);
     b.set_security_level(0);
-    b.set_min_proto_version(Some(profile.version()))?;
-    b.set_max_proto_version(Some(profile.version()))?;
-    b.set_cipher_list(&format!("{}:@SECLEVEL=0", profile.cipher()))?;
+    b.set_min_proto_version(Some(min))?;
+    b.set_max_proto_version(max)?;
+    b.set_cipher_list(cipher_list)?;
     b.set_verify(SslVerifyMode::NONE);
     Ok(b.build())
 }
