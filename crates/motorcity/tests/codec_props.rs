@@ -3,8 +3,8 @@
 use bytes::{Bytes, BytesMut};
 use motorcity::wire::login::{UserLogin, UserValid};
 use motorcity::wire::persona::{
-    CheckPlateText, GetPersonaMaps, PersonaMapEntry, PersonaMaps, PersonaSelection,
-    RegisterGameLogin, ValidatePersonaName,
+    CheckPlateText, DeleteGamePersona, GetPersonaMaps, NewGameAccount, PersonaMapEntry,
+    PersonaMaps, PersonaSelection, RegisterGameLogin, ValidatePersonaName,
 };
 use motorcity::wire::{
     Direction, FrameError, HeaderForm, NpsCodec, NpsFrame, NpsMessage, DEFAULT_MAX_FRAME_LEN,
@@ -99,6 +99,8 @@ proptest! {
                     let _ = RegisterGameLogin::from_frame(&frame);
                     let _ = ValidatePersonaName::from_frame(&frame);
                     let _ = CheckPlateText::from_frame(&frame);
+                    let _ = NewGameAccount::from_frame(&frame);
+                    let _ = DeleteGamePersona::from_frame(&frame);
                     let _ = PersonaMaps::parse_body(&frame.body);
                     let _ = UserValid::parse_body(&frame.body);
                 }
@@ -118,6 +120,8 @@ proptest! {
         let _ = ValidatePersonaName::parse_body(&body);
         let _ = CheckPlateText::parse_body(&body);
         let _ = RegisterGameLogin::parse_body(&body);
+        let _ = NewGameAccount::parse_body(&body);
+        let _ = DeleteGamePersona::parse_body(&body);
     }
 
     #[test]
@@ -155,7 +159,18 @@ proptest! {
             persona_id: persona,
             shard_id: shard,
         }));
-        round_trip(&ValidatePersonaName { customer_id: customer, name: name.clone(), game });
+        round_trip(&ValidatePersonaName {
+            customer_id: customer,
+            name: name.clone(),
+            game: game.clone(),
+        });
+        round_trip(&NewGameAccount {
+            customer_id: customer,
+            name: name.clone(),
+            game,
+            shard_id: shard,
+        });
+        round_trip(&DeleteGamePersona { customer_id: customer, persona_id: persona });
         round_trip(&CheckPlateText { plate_type: persona, text: name });
         round_trip(&UserValid::new(customer));
         round_trip(&PersonaMaps {
