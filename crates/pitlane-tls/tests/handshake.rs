@@ -182,3 +182,40 @@ fn a_key_that_does_not_match_is_refused_at_load() {
     .unwrap_err();
     assert!(err.to_string().contains("ca.key"), "{err}");
 }
+
+#[tokio::test]
+async fn without_a_legacy_stack_every_route_is_served_by_rustls() {
+    let f = common::fixture();
+    let table = CertTable::from_status(&f.server).unwrap();
+    let port = pitlane_tls::PortAcceptor::new(
+        pitlane_tls::Sniffer::new(),
+        acceptor(Arc::new(SniResolver::new(table))).unwrap(),
+    );
+    let (listener, addr) = common::loopback_listener().await;
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let port = port.clone();
+            tokio::spawn(async move {
+                let mut accepted = port.accept(tcp).await.unwrap();
+                let modern = matches!(accepted.stream, pitlane_tls::ServerTlsStream::Modern(_));
+                assert!(modern, "served by {}", accepted.stream.describe());
+                common::answer_ping(&mut accepted.stream).await;
+            });
+        }
+    });
+    let config = common::client_config(&[common::read_ca(&f.path)]);
+    common::rustls_ping(addr, config.clone(), name("ecdn.codemasters.com"))
+        .await
+        .unwrap();
+    // No SNI routes "legacy", which without OpenSSL still means rustls.
+    common::rustls_ping(
+        addr,
+        config,
+        ServerName::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST).into()),
+    )
+    .await
+    .unwrap();
+}

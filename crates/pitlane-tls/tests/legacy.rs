@@ -161,10 +161,7 @@ async fn sslv2_format_hello_is_answered_with_a_tls10_server_hello() {
 /// Peek, route, hand over, answer with the route's name: what the binary's
 /// port-443 loop does per connection.
 async fn serve_one(port: &PortAcceptor, listener: &TcpListener) -> Result<Route, AcceptError> {
-    let (tcp, _) = listener
-        .accept()
-        .await
-        .map_err(|e| AcceptError::Modern(e))?;
+    let (tcp, _) = listener.accept().await.map_err(AcceptError::Modern)?;
     let mut accepted = port.accept(tcp).await?;
     let stack = match &accepted.stream {
         ServerTlsStream::Modern(_) => "rustls",
