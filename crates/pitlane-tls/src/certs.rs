@@ -303,8 +303,10 @@ impl CertStore {
         )
     }
 
-    /// Parse the CA certificate without creating anything, e.g. for
-    /// `pitlane certs` to print the name and fingerprint-free summary.
+    /// The CA as it is on disk, without creating anything: for commands
+    /// that only report (the CA's name goes into the player's
+    /// `certutil -delstore` command) and must not make a CA as a side
+    /// effect.
     pub fn ca_info(&self) -> Result<Option<CertInfo>> {
         if !self.paths.ca_pem.exists() {
             return Ok(None);
