@@ -17,6 +17,45 @@ pub struct Config {
     pub micromachines: MicroMachinesSettings,
     pub motorcity: MotorCitySettings,
     pub web: WebSettings,
+    pub tls: TlsSettings,
+}
+
+/// HTTPS for both games on one port (Micro Machines with SNI through
+/// rustls, the Windows-XP-era Motor City client through legacy OpenSSL).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsSettings {
+    /// Serve HTTPS at all.
+    pub enabled: bool,
+    /// More host names for the server certificate (beyond the three game
+    /// host names, localhost and this machine's addresses).
+    pub extra_names: Vec<String>,
+    /// Re-issue the server certificates this many days before they expire.
+    pub renew_before_days: u32,
+    /// Your own certificate chain (PEM) and key for the game host names,
+    /// instead of the generated ones.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    /// RSA key size of the Motor City Online certificate (the XP client is
+    /// said to need 1024).
+    pub mco_key_bits: usize,
+    /// Host names players put in `AuthLoginServer` (they route to the MCO
+    /// certificate even when the client sends them as SNI).
+    pub mco_host_names: Vec<String>,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            extra_names: Vec::new(),
+            renew_before_days: 30,
+            cert_file: None,
+            key_file: None,
+            mco_key_bits: 1024,
+            mco_host_names: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +94,8 @@ pub struct ListenSettings {
     /// Plain HTTP for both games (standard port 80): Micro Machines
     /// services, MCO shard list and patch check.
     pub mmws_http: Option<SocketAddr>,
+    /// HTTPS for both games (standard port 443).
+    pub https: Option<SocketAddr>,
     /// Motor City Online NPS login server (standard port 8226).
     pub mco_login: Option<SocketAddr>,
     /// Motor City Online NPS persona server (standard port 8228).
@@ -63,12 +104,18 @@ pub struct ListenSettings {
 
 impl ListenSettings {
     pub const MMWS_HTTP_PORT: u16 = 80;
+    pub const HTTPS_PORT: u16 = 443;
     pub const MCO_LOGIN_PORT: u16 = 8226;
     pub const MCO_PERSONA_PORT: u16 = 8228;
 
     pub fn mmws_http(&self, bind: IpAddr) -> SocketAddr {
         self.mmws_http
             .unwrap_or(SocketAddr::new(bind, Self::MMWS_HTTP_PORT))
+    }
+
+    pub fn https(&self, bind: IpAddr) -> SocketAddr {
+        self.https
+            .unwrap_or(SocketAddr::new(bind, Self::HTTPS_PORT))
     }
 
     pub fn mco_login(&self, bind: IpAddr) -> SocketAddr {
@@ -480,6 +527,12 @@ impl Config {
                 "micromachines.matchmaking.modes {:?}: max_players must be at least 1 and teams 0 or 2",
                 mode.rule_set
             )));
+        }
+        if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
+            return Err(invalid("tls.cert_file and tls.key_file go together".into()));
+        }
+        if !(1024..=4096).contains(&self.tls.mco_key_bits) {
+            return Err(invalid("tls.mco_key_bits must be between 1024 and 4096".into()));
         }
         if self.limits.max_body_bytes < 1024 {
             return Err(invalid(
