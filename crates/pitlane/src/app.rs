@@ -20,6 +20,8 @@ pub struct App {
     /// Motor City Online's HTTP side, when MCO is enabled.
     pub mco: Option<Arc<McoHttp>>,
     pub request_timeout: Duration,
+    /// Request counts and times for the dashboard and `/metrics`.
+    pub metrics: Arc<pitlane_web::Metrics>,
 }
 
 impl App {
@@ -74,6 +76,8 @@ impl App {
                 )
                 .into_response("ErrorResult"),
             };
+        self.metrics
+            .record(response.status().as_u16(), started.elapsed());
         tracing::info!(
             %method,
             %host,

@@ -54,6 +54,20 @@ pub enum Command {
     /// Motor City Online administration.
     #[command(subcommand)]
     Mco(McoCommand),
+    /// Operators of the web dashboard.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an operator; the password is asked for (or read from standard input).
+    Add {
+        /// Operator name (letters, digits, '.', '_', '-').
+        name: String,
+    },
+    /// Set an operator's password; their dashboard sessions end.
+    Passwd { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use pitlane::cli::{Cli, Command, McoAccountCommand, McoCommand};
+use pitlane::cli::{AdminCommand, Cli, Command, McoAccountCommand, McoCommand};
 use pitlane::{hosts, logging, server, Server};
 use pitlane_core::config::EXAMPLE;
 use pitlane_core::SystemClock;
@@ -86,8 +86,74 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Some(Command::Admin(ref command)) => admin(&cli, command).await,
         Some(Command::Serve) | None => serve(cli).await,
     }
+}
+
+/// Operators are made here, on the server, never through the dashboard:
+/// whoever can run the binary with its data directory is trusted.
+async fn admin(cli: &Cli, command: &AdminCommand) -> anyhow::Result<()> {
+    let config = cli.load_config()?;
+    std::fs::create_dir_all(&config.server.data_dir)?;
+    let store = pitlane_store::Store::open(&server::database_url(&config)).await?;
+    let now = chrono::Utc::now();
+    let result = match command {
+        AdminCommand::Add { name } => {
+            if let Err(e) = check_new_admin(&store, name).await {
+                store.close().await;
+                return Err(e);
+            }
+            let password = read_password(&format!("Password for {name}: "));
+            match password {
+                Ok(password) => store
+                    .admin_accounts()
+                    .create(name, &password, now)
+                    .await
+                    .map(|a| {
+                        format!(
+                            "created operator {}; log in at http://{}/",
+                            a.name, config.web.listen
+                        )
+                    })
+                    .map_err(anyhow::Error::from),
+                Err(e) => Err(e),
+            }
+        }
+        AdminCommand::Passwd { name } => match store.admin_accounts().by_name(name).await {
+            Ok(Some(_)) => match read_password(&format!("New password for {name}: ")) {
+                Ok(password) => store
+                    .admin_accounts()
+                    .set_password(name, &password, now)
+                    .await
+                    .map(|_| {
+                        format!("new password set for {name}; their dashboard sessions were ended")
+                    })
+                    .map_err(anyhow::Error::from),
+                Err(e) => Err(e),
+            },
+            Ok(None) => Err(anyhow::anyhow!(
+                "no operator named {name:?}; create one with `pitlane admin add {name}`"
+            )),
+            Err(e) => Err(e.into()),
+        },
+    };
+    store.close().await;
+    println!("{}", result?);
+    Ok(())
+}
+
+/// Refuses a bad or taken name before asking for a password.
+async fn check_new_admin(store: &pitlane_store::Store, name: &str) -> anyhow::Result<()> {
+    if !pitlane_store::admin::valid_admin_name(name) {
+        anyhow::bail!(
+            "{name:?} is not a valid operator name: use 1 to 32 letters, digits, '.', '_' or '-'"
+        );
+    }
+    if store.admin_accounts().by_name(name).await?.is_some() {
+        anyhow::bail!("an operator named {name:?} already exists; use `pitlane admin passwd {name}` to change the password");
+    }
+    Ok(())
 }
 
 /// A password from the terminal without echo, or the first line of
@@ -125,6 +191,9 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         "{} started", config.server.name
     );
     println!("HTTP (both games) on {}", l.mmws_http);
+    if let Some(web) = l.web {
+        println!("Dashboard on http://{web}/ (operators: `pitlane admin add NAME`)");
+    }
     if let (Some(login), Some(persona)) = (l.mco_login, l.mco_persona) {
         println!("Motor City Online: login server on {login}, persona server on {persona}");
     }

@@ -42,6 +42,8 @@ pub struct Listening {
     pub mmws_http: SocketAddr,
     pub mco_login: Option<SocketAddr>,
     pub mco_persona: Option<SocketAddr>,
+    /// The operator's dashboard, `/api/status` and `/metrics`.
+    pub web: Option<SocketAddr>,
 }
 
 pub struct Server {
@@ -105,6 +107,19 @@ impl Server {
         } else {
             None
         };
+        let web_listener = if config.web.enabled {
+            // bind() names the [listen] section; the dashboard's address
+            // lives in [web].
+            let listener = bind(config.web.listen, "dashboard", "web")
+                .await
+                .map_err(|mut e| {
+                    e.fix = e.fix.replace("[listen] web =", "[web] listen =");
+                    e
+                })?;
+            Some(listener)
+        } else {
+            None
+        };
         let listening = Listening {
             mmws_http: local_addr(&mmws_http)?,
             mco_login: mco_listeners
@@ -115,6 +130,7 @@ impl Server {
                 .as_ref()
                 .map(|(_, p)| local_addr(p))
                 .transpose()?,
+            web: web_listener.as_ref().map(local_addr).transpose()?,
         };
 
         let (shutdown, shutdown_rx) = watch::channel(false);
@@ -160,10 +176,31 @@ impl Server {
             None => None,
         };
 
+        let metrics = Arc::new(pitlane_web::Metrics::new());
+        if let Some(listener) = web_listener {
+            if let Some(addr) = listening.web {
+                if !addr.ip().is_loopback() && !config.web.behind_https_proxy {
+                    tracing::warn!(%addr, "the dashboard listens on a non-loopback address over plain HTTP: operator passwords and session cookies cross the network in clear; use an SSH tunnel or an HTTPS reverse proxy (and set [web] behind_https_proxy = true)");
+                }
+            }
+            let dashboard = pitlane_web::Dashboard::new(
+                store.clone(),
+                clock.clone(),
+                micromachines.clone(),
+                metrics.clone(),
+                config,
+            );
+            tasks.spawn(pitlane_web::serve(
+                listener,
+                Arc::new(dashboard),
+                shutdown_rx.clone(),
+            ));
+        }
         let connections = Arc::new(Semaphore::new(config.limits.max_connections));
         let app = Arc::new(App {
             micromachines: micromachines.clone(),
             mco: mco.clone(),
+            metrics,
             request_timeout: Duration::from_secs(config.limits.request_timeout_secs),
         });
         let settings = HttpSettings {

@@ -33,6 +33,7 @@ pub fn test_config(db: &TestDatabase, data_dir: &std::path::Path) -> Config {
     config.listen.mmws_http = Some("127.0.0.1:0".parse().unwrap());
     config.listen.mco_login = Some("127.0.0.1:0".parse().unwrap());
     config.listen.mco_persona = Some("127.0.0.1:0".parse().unwrap());
+    config.web.listen = "127.0.0.1:0".parse().unwrap();
     config
 }
 
