@@ -3,7 +3,7 @@
 //! their audit entries, the ban reaching the game, status and metrics.
 
 mod common;
-mod web;
+mod web_support;
 
 use std::net::SocketAddr;
 
@@ -13,7 +13,7 @@ use pitlane_core::ids::token_digest;
 use pitlane_core::Clock;
 use pitlane_sim::mmws::SimError;
 use pitlane_store::testing::databases;
-use web::{location, sample, Browser, ADMIN, PASSWORD};
+use web_support::{location, sample, Browser, ADMIN, PASSWORD};
 
 const ME: u64 = 76561198081105540;
 const OTHER: u64 = 76561197960287930;
