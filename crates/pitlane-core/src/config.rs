@@ -532,7 +532,9 @@ impl Config {
             return Err(invalid("tls.cert_file and tls.key_file go together".into()));
         }
         if !(1024..=4096).contains(&self.tls.mco_key_bits) {
-            return Err(invalid("tls.mco_key_bits must be between 1024 and 4096".into()));
+            return Err(invalid(
+                "tls.mco_key_bits must be between 1024 and 4096".into(),
+            ));
         }
         if self.limits.max_body_bytes < 1024 {
             return Err(invalid(

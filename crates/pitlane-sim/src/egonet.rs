@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::Method;
 use micromachines::egonet::vdic::{Dict, Value, VdicError};
 
-use crate::http::{send, unity_request, ClientError, HttpResponse};
+use crate::http::{send_via, unity_request, ClientError, HttpResponse};
 use crate::mmws::SimError;
 
 pub const EGONET_HOST: &str = "prod.egonet.codemasters.com";
@@ -90,6 +90,8 @@ pub fn app_ticket(seed: u32) -> Vec<u8> {
 pub struct EgoNetClient {
     pub addr: SocketAddr,
     pub timeout: Duration,
+    /// HTTPS as the game uses it; `None` for plain HTTP.
+    pub tls: Option<crate::tls::TrustingClient>,
 }
 
 impl EgoNetClient {
@@ -98,6 +100,7 @@ impl EgoNetClient {
             addr,
             // The game gives up on EgoNet after about 15 s (spec 9).
             timeout: Duration::from_secs(15),
+            tls: None,
         }
     }
 
@@ -122,7 +125,7 @@ impl EgoNetClient {
             &headers,
             body.into(),
         )?;
-        send(self.addr, request, self.timeout).await
+        send_via(self.addr, self.tls.as_ref(), request, self.timeout).await
     }
 
     /// A call whose answer must be in EgoNet's form (200, a numeric

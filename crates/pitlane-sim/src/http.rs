@@ -20,6 +20,8 @@ pub enum ClientError {
     Request(#[from] http::Error),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    #[error("TLS handshake failed: {0}")]
+    Tls(std::io::Error),
 }
 
 #[derive(Debug, Clone)]
@@ -76,11 +78,50 @@ pub async fn send(
     request: Request<Full<Bytes>>,
     timeout: Duration,
 ) -> Result<HttpResponse, ClientError> {
+    send_via(addr, None, request, timeout).await
+}
+
+/// Like [`send`], over TLS when `tls` is given: the SNI name is the
+/// request's `Host` header, as the game sends it.
+pub async fn send_via(
+    addr: SocketAddr,
+    tls: Option<&crate::tls::TrustingClient>,
+    request: Request<Full<Bytes>>,
+    timeout: Duration,
+) -> Result<HttpResponse, ClientError> {
     let exchange = async {
         let stream = TcpStream::connect(addr)
             .await
             .map_err(|e| ClientError::Connect(addr, e))?;
         let _ = stream.set_nodelay(true);
+        match tls {
+            None => exchange(stream, request).await,
+            Some(tls) => {
+                let host = request
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost")
+                    .to_string();
+                let stream = tls.connect(&host, stream).await.map_err(ClientError::Tls)?;
+                exchange(stream, request).await
+            }
+        }
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| ClientError::Timeout(timeout))?
+}
+
+/// One request/response over an established stream.
+pub async fn exchange<S>(
+    stream: S,
+    request: Request<Full<Bytes>>,
+) -> Result<HttpResponse, ClientError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    {
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
@@ -95,8 +136,5 @@ pub async fn send(
             headers,
             body,
         })
-    };
-    tokio::time::timeout(timeout, exchange)
-        .await
-        .map_err(|_| ClientError::Timeout(timeout))?
+    }
 }

@@ -7,4 +7,5 @@ pub mod egonet;
 pub mod http;
 pub mod mco;
 pub mod mmws;
+pub mod tls;
 pub mod xml_shape;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Method;
 
-use crate::http::{send, unity_request, ClientError, HttpResponse};
+use crate::http::{send_via, unity_request, ClientError, HttpResponse};
 use crate::xml_shape::parse;
 
 pub const MMCOS_HOST: &str = "mmcos.codemasters.com";
@@ -105,6 +105,9 @@ pub struct LoginOutcome {
 #[derive(Debug, Clone)]
 pub struct MmwsClient {
     pub addr: SocketAddr,
+    /// HTTPS with a client that trusts the server's CA, as the game does
+    /// on port 443; `None` for plain HTTP.
+    pub tls: Option<crate::tls::TrustingClient>,
     /// `/MMCOS` (Live mode) or empty (Localhost mode).
     pub prefix: &'static str,
     pub timeout: Duration,
@@ -114,6 +117,7 @@ impl MmwsClient {
     pub fn new(addr: SocketAddr) -> Self {
         Self {
             addr,
+            tls: None,
             prefix: "/MMCOS",
             timeout: Duration::from_secs(60),
         }
@@ -129,7 +133,7 @@ impl MmwsClient {
             &[],
             Bytes::new(),
         )?;
-        send(self.addr, request, self.timeout).await
+        send_via(self.addr, self.tls.as_ref(), request, self.timeout).await
     }
 
     pub async fn post(
@@ -145,7 +149,7 @@ impl MmwsClient {
             &[],
             body.into(),
         )?;
-        send(self.addr, request, self.timeout).await
+        send_via(self.addr, self.tls.as_ref(), request, self.timeout).await
     }
 
     pub async fn cdn(&self) -> Result<HttpResponse, ClientError> {

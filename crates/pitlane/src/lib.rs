@@ -9,5 +9,6 @@ pub mod logging;
 pub mod mco;
 pub mod net;
 pub mod server;
+pub mod tls;
 
 pub use server::{Listening, Server, StartError};

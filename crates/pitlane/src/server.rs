@@ -18,6 +18,7 @@ use crate::hosts;
 use crate::mco::{self, McoHttp};
 use crate::net::bind::{bind, BindError};
 use crate::net::http::{self, HttpSettings};
+use crate::tls::Https;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -34,12 +35,16 @@ pub enum StartError {
     Bind(#[from] BindError),
     #[error(transparent)]
     McoKey(#[from] crate::mco::KeyError),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsSetupError),
 }
 
 /// The address of every listener, as bound (port 0 resolved).
 #[derive(Debug, Clone, Copy)]
 pub struct Listening {
     pub mmws_http: SocketAddr,
+    /// HTTPS for both games, when TLS is enabled.
+    pub https: Option<SocketAddr>,
     pub mco_login: Option<SocketAddr>,
     pub mco_persona: Option<SocketAddr>,
     /// The operator's dashboard, `/api/status` and `/metrics`.
@@ -90,6 +95,18 @@ impl Server {
             "mmws_http",
         )
         .await?;
+        let https_listener = if config.tls.enabled {
+            Some(
+                bind(
+                    config.listen.https(bind_addr),
+                    "HTTPS (both games)",
+                    "https",
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         let mco_listeners = if config.motorcity.enabled {
             let login = bind(
                 config.listen.mco_login(bind_addr),
@@ -122,6 +139,7 @@ impl Server {
         };
         let listening = Listening {
             mmws_http: local_addr(&mmws_http)?,
+            https: https_listener.as_ref().map(local_addr).transpose()?,
             mco_login: mco_listeners
                 .as_ref()
                 .map(|(l, _)| local_addr(l))
@@ -205,13 +223,25 @@ impl Server {
         });
         let settings = HttpSettings {
             header_read_timeout: Duration::from_secs(config.limits.header_read_timeout_secs),
-            secure: false,
             shutdown_grace: Duration::from_secs(30),
         };
+        if let Some(listener) = https_listener {
+            let https = Arc::new(Https::prepare(config, &clock).await?);
+            tasks.spawn(http::serve(
+                listener,
+                app.clone(),
+                settings,
+                Some(https.acceptor.clone()),
+                connections.clone(),
+                shutdown_rx.clone(),
+            ));
+            tasks.spawn(https.renew_daily(config.clone(), clock.clone(), shutdown_rx.clone()));
+        }
         tasks.spawn(http::serve(
             mmws_http,
             app,
             settings,
+            None,
             connections,
             shutdown_rx.clone(),
         ));

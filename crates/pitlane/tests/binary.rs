@@ -16,7 +16,7 @@ fn a_taken_port_gives_one_line_naming_it_and_a_non_zero_exit() {
     let config = dir.path().join("pitlane.toml");
     std::fs::write(
         &config,
-        format!("[listen]\nmmws_http = \"127.0.0.1:{port}\"\nmco_login = \"127.0.0.1:0\"\nmco_persona = \"127.0.0.1:0\"\n"),
+        format!("[listen]\nmmws_http = \"127.0.0.1:{port}\"\nmco_login = \"127.0.0.1:0\"\nmco_persona = \"127.0.0.1:0\"\nhttps = \"127.0.0.1:0\"\n"),
     )
     .unwrap();
     let out = pitlane()
@@ -82,7 +82,7 @@ fn hosts_prints_the_three_names_for_the_given_address() {
 fn serve_prints_where_it_listens_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("pitlane.toml");
-    std::fs::write(&config, "[listen]\nmmws_http = \"127.0.0.1:0\"\nmco_login = \"127.0.0.1:0\"\nmco_persona = \"127.0.0.1:0\"\n[web]\nlisten = \"127.0.0.1:0\"\n").unwrap();
+    std::fs::write(&config, "[listen]\nmmws_http = \"127.0.0.1:0\"\nmco_login = \"127.0.0.1:0\"\nmco_persona = \"127.0.0.1:0\"\nhttps = \"127.0.0.1:0\"\n[web]\nlisten = \"127.0.0.1:0\"\n").unwrap();
     let mut child = pitlane()
         .arg("--config")
         .arg(&config)

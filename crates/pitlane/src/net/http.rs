@@ -1,6 +1,8 @@
 //! The HTTP accept loop: one task per connection (HTTP/1.1, keep-alive),
 //! a cap on open connections, a deadline for request headers, and graceful
-//! shutdown that stops accepting and lets in-flight requests finish.
+//! shutdown that stops accepting and lets in-flight requests finish. The
+//! same loop serves HTTPS: the TLS handshake runs in the connection's task,
+//! so a slow handshake never holds up accepting.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -9,7 +11,9 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use pitlane_tls::PortAcceptor;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
@@ -18,16 +22,16 @@ use crate::app::App;
 #[derive(Debug, Clone, Copy)]
 pub struct HttpSettings {
     pub header_read_timeout: Duration,
-    /// Whether connections arrive over TLS (set by the HTTPS listener).
-    pub secure: bool,
     /// How long in-flight requests get to finish after shutdown begins.
     pub shutdown_grace: Duration,
 }
 
+/// Serves HTTP on `listener`, or HTTPS when `tls` is given.
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     settings: HttpSettings,
+    tls: Option<Arc<PortAcceptor>>,
     connections: Arc<Semaphore>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -60,19 +64,18 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = service_fn(move |request| {
-            let app = app.clone();
-            async move { Ok::<_, Infallible>(app.serve_http(request, peer, settings.secure).await) }
-        });
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(settings.header_read_timeout)
-            .keep_alive(true)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            match tls {
+                None => serve_connection(stream, peer, app, settings, false, watcher).await,
+                Some(tls) => match tls.accept(stream).await {
+                    Ok(accepted) => {
+                        tracing::debug!(%peer, tls = %accepted.stream.describe(), route = ?accepted.route, "TLS connection");
+                        serve_connection(accepted.stream, peer, app, settings, true, watcher).await
+                    }
+                    Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                },
             }
             drop(permit);
         });
@@ -85,5 +88,29 @@ pub async fn serve(
         _ = tokio::time::sleep(settings.shutdown_grace) => {
             tracing::warn!(?local, "requests still running after the shutdown grace period; closing them");
         }
+    }
+}
+
+async fn serve_connection<IO>(
+    io: IO,
+    peer: std::net::SocketAddr,
+    app: Arc<App>,
+    settings: HttpSettings,
+    secure: bool,
+    watcher: Watcher,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| {
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(app.serve_http(request, peer, secure).await) }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.header_read_timeout)
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service);
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
 }
