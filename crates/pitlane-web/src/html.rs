@@ -138,7 +138,7 @@ pub fn page(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} · {server}</title>\
-         <link rel=\"stylesheet\" href=\"/static/style.css\">\
+         <link rel=\"icon\" href=\"/static/favicon.svg\"><link rel=\"stylesheet\" href=\"/static/style.css\">\
          <script src=\"/static/live.js\" defer></script></head>\
          <body><header><a class=\"brand\" href=\"/\">Pitlane</a><nav>{links}</nav>{logout}</header>\
          <main><h1>{title}</h1>{flash}{body}</main>\
@@ -155,7 +155,7 @@ pub fn bare_page(server_name: &str, title: &str, body: &str) -> String {
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} · {server}</title>\
-         <link rel=\"stylesheet\" href=\"/static/style.css\"></head>\
+         <link rel=\"icon\" href=\"/static/favicon.svg\"><link rel=\"stylesheet\" href=\"/static/style.css\"></head>\
          <body class=\"bare\"><main><h1>{title}</h1>{body}</main></body></html>\n",
         title = esc(title),
         server = esc(server_name),

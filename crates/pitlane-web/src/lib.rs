@@ -137,6 +137,7 @@ impl Dashboard {
         // Reachable without a session.
         match (segments.as_slice(), is_get) {
             (["static", name], true) => return assets::serve(name),
+            (["favicon.ico"], true) => return assets::serve("favicon.svg"),
             (["api", "status"], true) => return api::status(self).await,
             (["metrics"], true) => return api::metrics(self).await,
             (["login"], true) => return pages::login::page(self, &parts.headers, &query).await,

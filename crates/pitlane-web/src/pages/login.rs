@@ -25,12 +25,24 @@ pub async fn page(d: &Dashboard, headers: &HeaderMap, query: &str) -> Result<Res
     if auth::session(d, headers).await?.is_some() {
         return Ok(respond::redirect(&next));
     }
-    Ok(form(d, StatusCode::OK, None, &next, ""))
+    Ok(form(d, headers, StatusCode::OK, None, &next, ""))
 }
 
-/// The login form with a fresh double-submit token (cookie + field).
-fn form(d: &Dashboard, status: StatusCode, message: Option<&str>, next: &str, name: &str) -> Resp {
-    let token = auth::random_token();
+/// The login form with its double-submit token (cookie + field). A token
+/// the browser already holds is reused: a second login tab, or a stray
+/// request that lands on the login page, must not invalidate the form
+/// already on screen.
+fn form(
+    d: &Dashboard,
+    headers: &HeaderMap,
+    status: StatusCode,
+    message: Option<&str>,
+    next: &str,
+    name: &str,
+) -> Resp {
+    let token = auth::cookie(headers, LOGIN_COOKIE)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map_or_else(auth::random_token, str::to_string);
     let message = message
         .map(|m| format!("<p class=\"error\" role=\"alert\">{}</p>", esc(m)))
         .unwrap_or_default();
@@ -105,6 +117,7 @@ pub async fn submit(
         );
         return Ok(form(
             d,
+            headers,
             StatusCode::TOO_MANY_REQUESTS,
             Some(&message),
             &next,
@@ -124,6 +137,7 @@ pub async fn submit(
         tracing::warn!(%name, %peer, "dashboard login failed: wrong name or password");
         return Ok(form(
             d,
+            headers,
             StatusCode::UNAUTHORIZED,
             Some("Wrong name or password."),
             &next,
