@@ -3,6 +3,7 @@
 //! request), so tests, the load generator and `doctor` exercise the real
 //! network path.
 
+pub mod doctor;
 pub mod egonet;
 pub mod http;
 pub mod mco;

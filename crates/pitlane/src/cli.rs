@@ -51,6 +51,34 @@ pub enum Command {
         #[arg(long)]
         address: Option<IpAddr>,
     },
+    /// Create or renew the certificates and show what players import.
+    Certs,
+    /// Write the game-folder configuration for the no-certificate route
+    /// (Localhost mode through Windows' port proxy).
+    ClientConfig {
+        /// Folder to write BootConfig_User.xml into.
+        #[arg(long, default_value = "mmws-player-files")]
+        out: PathBuf,
+        /// The server players forward to [default: public_address, else the LAN address].
+        #[arg(long)]
+        address: Option<IpAddr>,
+    },
+    /// Check a server the way the game would use it, with fixes for what fails.
+    Doctor {
+        /// The server's address or name [default: where mmcos.codemasters.com points].
+        #[arg(long)]
+        server: Option<String>,
+        /// The server's CA certificate (ca.pem or ca.crt) [default: this server's own].
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        #[arg(long, default_value_t = 80)]
+        http_port: u16,
+        #[arg(long, default_value_t = 443)]
+        https_port: u16,
+        /// Do not check where the game's host names point.
+        #[arg(long)]
+        skip_dns: bool,
+    },
     /// Motor City Online administration.
     #[command(subcommand)]
     Mco(McoCommand),
@@ -77,6 +105,15 @@ pub enum McoCommand {
     /// Player accounts.
     #[command(subcommand)]
     Account(McoAccountCommand),
+    /// Write the files a player needs: pub.key, the CA certificate, .reg files, README.
+    ClientSetup {
+        /// The address or host name players use for this server [default: public_address, else the LAN address].
+        #[arg(long)]
+        host: Option<String>,
+        /// Folder to write the files into.
+        #[arg(long, default_value = "mco-player-files")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

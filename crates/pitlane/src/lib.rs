@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod hosts;
 pub mod logging;
 pub mod mco;

@@ -47,7 +47,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let ip = address.unwrap_or_else(|| {
                 hosts::player_facing_address(config.server.public_address, config.server.bind)
             });
-            print!("{}", hosts::hosts_lines(ip));
+            print!("{}", pitlane::commands::setup::hosts(ip));
             Ok(())
         }
         Some(Command::Mco(McoCommand::Keys)) => {
@@ -87,6 +87,63 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Admin(ref command)) => admin(&cli, command).await,
+        Some(Command::Certs) => {
+            let config = cli.load_config()?;
+            print!("{}", pitlane::commands::setup::certs(&config)?);
+            Ok(())
+        }
+        Some(Command::ClientConfig { ref out, address }) => {
+            let config = cli.load_config()?;
+            let ip = address.unwrap_or_else(|| {
+                hosts::player_facing_address(config.server.public_address, config.server.bind)
+            });
+            let port = config.listen.mmws_http(config.server.bind).port();
+            print!(
+                "{}",
+                pitlane::commands::setup::client_config(out, ip, port)?
+            );
+            Ok(())
+        }
+        Some(Command::Mco(McoCommand::ClientSetup { ref host, ref out })) => {
+            let config = cli.load_config()?;
+            let host = host.clone().unwrap_or_else(|| {
+                hosts::player_facing_address(config.server.public_address, config.server.bind)
+                    .to_string()
+            });
+            print!(
+                "{}",
+                pitlane::commands::setup::mco_client_setup(&config, &host, out)?
+            );
+            Ok(())
+        }
+        Some(Command::Doctor {
+            ref server,
+            ref ca,
+            http_port,
+            https_port,
+            skip_dns,
+        }) => {
+            let config = cli.load_config()?;
+            let server = match server {
+                Some(text) => Some(pitlane::commands::doctor::server_address(text).await?),
+                None => None,
+            };
+            let options = pitlane_sim::doctor::DoctorOptions {
+                server,
+                http_port,
+                https_port,
+                ca_pem: pitlane::commands::doctor::default_ca(ca.clone(), &config.server.data_dir),
+                check_dns: !skip_dns,
+                ..Default::default()
+            };
+            let (text, ok) = pitlane::commands::doctor::doctor(&options).await;
+            print!("{text}");
+            if ok {
+                Ok(())
+            } else {
+                anyhow::bail!("doctor found problems")
+            }
+        }
         Some(Command::Serve) | None => serve(cli).await,
     }
 }

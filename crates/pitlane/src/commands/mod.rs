@@ -1,0 +1,5 @@
+//! The one-shot commands besides `serve`: what an operator runs to set up
+//! a server and what a player runs (or is given) to reach it.
+
+pub mod doctor;
+pub mod setup;
