@@ -248,6 +248,12 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         "{} started", config.server.name
     );
     println!("HTTP (both games) on {}", l.mmws_http);
+    if let Some(https) = l.https {
+        println!(
+            "HTTPS (both games) on {https}; players trust the CA {} (see `pitlane certs`)",
+            pitlane::tls::cert_dir(&config.server.data_dir).join("ca.cer").display()
+        );
+    }
     if let Some(web) = l.web {
         println!("Dashboard on http://{web}/ (operators: `pitlane admin add NAME`)");
     }
