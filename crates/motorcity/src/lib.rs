@@ -13,6 +13,8 @@
 //!   the binary plugs the real store in behind [`McoDirectory`].
 //! - [`login`] (TCP 8226) and [`persona`] (TCP 8228): request handlers and the
 //!   async servers that run them.
+//! - [`lobby`] (TCP 7003): the DES-wrapped lobby commands, channels and
+//!   chat between the players connected to it.
 //! - [`store_directory`]: [`McoDirectory`] on Pitlane's database, plus the
 //!   account side (AuthLogin with throttling, account and persona creation).
 //! - [`client_setup`]: the registry files and instructions a player needs
@@ -25,6 +27,7 @@ pub mod client_setup;
 pub mod crypto;
 pub mod directory;
 pub mod http;
+pub mod lobby;
 pub mod login;
 pub mod persona;
 pub mod server;
@@ -38,6 +41,7 @@ pub use crypto::{LoginKey, SessionKey};
 pub use directory::{
     CustomerId, DirectoryError, McoDirectory, NewPersonaError, Persona, PersonaId, ShardId,
 };
+pub use lobby::{serve_lobby, Lobby, LobbySettings};
 pub use login::serve_login;
 pub use persona::serve_persona;
 pub use server::ServerSettings;

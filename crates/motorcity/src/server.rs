@@ -91,13 +91,41 @@ pub(crate) async fn run<H, Fut>(
     server: &'static str,
     listener: TcpListener,
     settings: ServerSettings,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     handler: H,
 ) where
     H: Fn(NpsFrame) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Reply> + Send,
+    Fut: Future<Output = Reply> + Send + 'static,
 {
-    let slots = Arc::new(Semaphore::new(settings.max_connections.max(1)));
+    let max = settings.max_connections;
+    accept_loop(
+        server,
+        listener,
+        max,
+        shutdown,
+        move |stream, peer, shutdown| {
+            connection(stream, peer, settings.clone(), shutdown, handler.clone())
+        },
+    )
+    .await;
+}
+
+/// The accept side every MCO TCP server shares: a connection cap, one task
+/// per connection in its own log span, and a clean stop on shutdown. The
+/// lobby and MCOTS servers keep state per connection (ciphers, identity),
+/// so they hand in a whole connection task rather than a per-message
+/// handler.
+pub(crate) async fn accept_loop<C, Fut>(
+    server: &'static str,
+    listener: TcpListener,
+    max_connections: usize,
+    mut shutdown: watch::Receiver<bool>,
+    serve_connection: C,
+) where
+    C: Fn(TcpStream, SocketAddr, watch::Receiver<bool>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(max_connections.max(1)));
     let mut connections = JoinSet::new();
     let local = listener.local_addr().ok();
     info!(server, addr = ?local, "listening");
@@ -137,12 +165,10 @@ pub(crate) async fn run<H, Fut>(
             }
         };
         let span = tracing::info_span!("mco", server, %peer);
-        let settings = settings.clone();
-        let shutdown = shutdown.clone();
-        let handler = handler.clone();
+        let task = serve_connection(stream, peer, shutdown.clone());
         connections.spawn(
             async move {
-                connection(stream, peer, settings, shutdown, handler).await;
+                task.await;
                 drop(permit);
             }
             .instrument(span),

@@ -47,8 +47,9 @@ impl HeaderForm {
     ///
     /// Server → client: every reply seen (0x601, 0x607, 0x207, 0x120, 0x229)
     /// used the long header, so that is the default; the 4-byte lobby
-    /// greeting 0x230 of the newest community code is the one short
-    /// exception.
+    /// greeting 0x230 of the newest community code and the encrypted
+    /// wrapper 0x1101 (whose inner message carries its own 4-byte header)
+    /// are the short exceptions.
     pub fn for_message(direction: Direction, id: u16) -> HeaderForm {
         match direction {
             Direction::ClientToServer => match id {
@@ -56,7 +57,7 @@ impl HeaderForm {
                 _ => HeaderForm::Short,
             },
             Direction::ServerToClient => match id {
-                0x0230 => HeaderForm::Short,
+                0x0230 | 0x1101 => HeaderForm::Short,
                 _ => HeaderForm::Long,
             },
         }

@@ -11,6 +11,7 @@ mod codec;
 mod header;
 pub mod ids;
 mod io;
+pub mod lobby;
 pub mod login;
 pub mod persona;
 mod reader;

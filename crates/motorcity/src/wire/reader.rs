@@ -91,6 +91,18 @@ impl<'a> Reader<'a> {
         self.bytes(len, field)
     }
 
+    /// A string with a u32 big-endian count that includes a trailing NUL
+    /// (the lobby's form); the NUL and anything after a first NUL are
+    /// dropped. The count is checked against what is left before anything
+    /// is allocated.
+    pub(crate) fn str32(&mut self, field: &'static str) -> Result<&'a [u8], ParseError> {
+        let len = self.u32(field)?;
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        let raw = self.bytes(len, field)?;
+        let end = raw.iter().position(|&b| b == 0).unwrap_or(raw.len());
+        Ok(&raw[..end])
+    }
+
     pub(crate) fn finish(self) -> Result<(), ParseError> {
         if self.buf.is_empty() {
             Ok(())
