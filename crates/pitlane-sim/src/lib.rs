@@ -6,6 +6,7 @@
 pub mod doctor;
 pub mod egonet;
 pub mod http;
+pub mod load;
 pub mod mco;
 pub mod mmws;
 pub mod tls;
