@@ -131,6 +131,22 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// A consistent copy of an SQLite database into a new file, taken while
+    /// the server keeps running (SQLite's `VACUUM INTO` reads one snapshot).
+    /// PostgreSQL has its own tools (`pg_dump`); asking here is an error.
+    pub async fn backup_to(&self, target: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::UnsupportedUrl(
+                "backups of PostgreSQL are made with pg_dump (see the operator guide)".into(),
+            ));
+        }
+        let path = target.to_string_lossy().replace('\'', "''");
+        sqlx::query(&format!("VACUUM INTO '{path}'"))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub fn mm_accounts(&self) -> mmws::Accounts<'_> {
         mmws::Accounts::new(&self.pool)
     }

@@ -222,3 +222,42 @@ async fn unsupported_urls_are_refused_clearly() {
     let err = Store::open("mysql://x").await.unwrap_err();
     assert!(err.to_string().contains("sqlite://"), "{err}");
 }
+
+#[tokio::test]
+async fn an_online_backup_holds_everything_and_opens_as_a_store() {
+    let db = pitlane_store::testing::TestDatabase::sqlite();
+    let store = Store::open(&db.url).await.unwrap();
+    let (a, _) = store
+        .mm_accounts()
+        .login(76561198081105540, "Heatray", "t", t0())
+        .await
+        .unwrap();
+    store
+        .mm_scores()
+        .set(45, a.user_id, 3460, 6, t0())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("backup.db");
+    store.backup_to(&copy).await.unwrap();
+    // The server keeps writing after the backup; the copy does not change.
+    store
+        .mm_scores()
+        .set(45, a.user_id, 9999, 6, t0())
+        .await
+        .unwrap();
+    store.close().await;
+
+    let restored = Store::open(&format!("sqlite://{}", copy.display()))
+        .await
+        .unwrap();
+    let score = restored
+        .mm_scores()
+        .get(45, a.user_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(score.points, 3460);
+    assert_eq!(restored.mm_accounts().count().await.unwrap(), 1);
+    restored.close().await;
+}

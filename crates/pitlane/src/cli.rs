@@ -79,6 +79,19 @@ pub enum Command {
         #[arg(long)]
         skip_dns: bool,
     },
+    /// Copy the SQLite database while the server runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The new file to write.
+        file: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database (stop the server first).
+    Restore {
+        /// A file written by `pitlane backup`.
+        file: PathBuf,
+        /// Replace an existing database (it is kept beside as a .before-restore copy).
+        #[arg(long)]
+        force: bool,
+    },
     /// Motor City Online administration.
     #[command(subcommand)]
     Mco(McoCommand),

@@ -87,6 +87,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Admin(ref command)) => admin(&cli, command).await,
+        Some(Command::Backup { ref file }) => {
+            let config = cli.load_config()?;
+            print!(
+                "{}",
+                pitlane::commands::backup::backup(&config, file).await?
+            );
+            Ok(())
+        }
+        Some(Command::Restore { ref file, force }) => {
+            let config = cli.load_config()?;
+            print!(
+                "{}",
+                pitlane::commands::backup::restore(&config, file, force).await?
+            );
+            Ok(())
+        }
         Some(Command::Certs) => {
             let config = cli.load_config()?;
             print!("{}", pitlane::commands::setup::certs(&config)?);
@@ -251,7 +267,9 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     if let Some(https) = l.https {
         println!(
             "HTTPS (both games) on {https}; players trust the CA {} (see `pitlane certs`)",
-            pitlane::tls::cert_dir(&config.server.data_dir).join("ca.cer").display()
+            pitlane::tls::cert_dir(&config.server.data_dir)
+                .join("ca.cer")
+                .display()
         );
     }
     if let Some(web) = l.web {
