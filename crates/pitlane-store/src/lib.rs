@@ -210,6 +210,10 @@ impl Store {
     pub fn mm_bans(&self) -> mmws::Bans<'_> {
         mmws::Bans::new(&self.pool)
     }
+
+    pub fn mco_garage(&self) -> mco::Garage<'_> {
+        mco::Garage::new(&self.pool)
+    }
 }
 
 /// A database URL fit for a log line: the password, if any, replaced.

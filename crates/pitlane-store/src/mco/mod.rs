@@ -10,6 +10,7 @@
 
 mod accounts;
 mod failures;
+mod garage;
 mod password;
 mod personas;
 mod sessions;
@@ -17,6 +18,7 @@ mod tickets;
 
 pub use accounts::{AccountError, Accounts, Ban, McoAccount, PasswordCheck};
 pub use failures::{FailureScope, LoginFailures, ThrottleRule};
+pub use garage::{Garage, McoPart, McoPlayer, McoVehicle, NewPart, PurchaseError};
 pub use personas::{McoPersona, PersonaError, Personas};
 pub use sessions::{McoSession, Sessions};
 pub use tickets::Tickets;
@@ -40,6 +42,7 @@ pub fn name_key(name: &str) -> String {
 pub(crate) enum Counter {
     Customer,
     Persona,
+    Part,
 }
 
 impl Counter {
@@ -47,6 +50,7 @@ impl Counter {
         match self {
             Counter::Customer => "customer",
             Counter::Persona => "persona",
+            Counter::Part => "part",
         }
     }
 }
