@@ -23,12 +23,14 @@
 //! `docs/mco-protocol.md` at the repository root says which parts are
 //! verified against real client bytes and which are choices made here.
 
+pub mod catalogue;
 pub mod client_setup;
 pub mod crypto;
 pub mod directory;
 pub mod http;
 pub mod lobby;
 pub mod login;
+pub mod mcots;
 pub mod persona;
 pub mod server;
 pub mod store_directory;
@@ -43,6 +45,7 @@ pub use directory::{
 };
 pub use lobby::{serve_lobby, Lobby, LobbySettings};
 pub use login::serve_login;
+pub use mcots::{serve_mcots, Mcots, McotsSettings};
 pub use persona::serve_persona;
 pub use server::ServerSettings;
 pub use store_directory::{DirectorySettings, StoreDirectory};

@@ -256,6 +256,11 @@ impl StoreDirectory {
         &self.store
     }
 
+    /// The directory's clock, for servers that date what they store.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     pub fn settings(&self) -> &DirectorySettings {
         &self.settings
     }
