@@ -35,10 +35,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     path.display()
                 );
             }
-            std::fs::write(&path, EXAMPLE)?;
-            println!(
-                "wrote {}: edit it, then run `pitlane serve`",
-                path.display()
+            use std::io::IsTerminal;
+            if !std::io::stdin().is_terminal() {
+                std::fs::write(&path, EXAMPLE)?;
+                println!(
+                    "wrote {}: edit it, then run `pitlane serve`",
+                    path.display()
+                );
+                return Ok(());
+            }
+            let stdin = std::io::stdin();
+            let answers = pitlane::commands::init::converse(
+                &mut stdin.lock(),
+                &mut std::io::stdout(),
+                hosts::lan_address(),
+                &mut |prompt| rpassword::prompt_password(prompt),
+            )?;
+            std::fs::write(&path, pitlane::commands::init::config_text(&answers))?;
+            if let Some((name, password)) = &answers.admin {
+                let config = pitlane_core::Config::load(&path)?;
+                std::fs::create_dir_all(&config.server.data_dir)?;
+                let store = pitlane_store::Store::open(&server::database_url(&config)).await?;
+                check_new_admin(&store, name).await?;
+                let created = store
+                    .admin_accounts()
+                    .create(name, password, chrono::Utc::now())
+                    .await;
+                store.close().await;
+                created?;
+            }
+            print!(
+                "{}",
+                pitlane::commands::init::next_steps(&answers, &path.display().to_string())
             );
             Ok(())
         }

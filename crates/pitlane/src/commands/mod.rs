@@ -3,4 +3,5 @@
 
 pub mod backup;
 pub mod doctor;
+pub mod init;
 pub mod setup;
