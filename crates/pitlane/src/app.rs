@@ -13,6 +13,7 @@ use micromachines::http::Failure;
 use micromachines::MicroMachines;
 
 use crate::mco::McoHttp;
+use crate::net::limits::AddressLimits;
 
 #[derive(Debug)]
 pub struct App {
@@ -22,6 +23,8 @@ pub struct App {
     pub request_timeout: Duration,
     /// Request counts and times for the dashboard and `/metrics`.
     pub metrics: Arc<pitlane_web::Metrics>,
+    /// Per-address connection and rate limits, and the held-poll cap.
+    pub limits: Arc<AddressLimits>,
 }
 
 impl App {
@@ -44,6 +47,77 @@ impl App {
         self.micromachines.handle(request, peer).await
     }
 
+    /// A limit's answer in the form of the game the path belongs to: the
+    /// operation's XML error document for Micro Machines (the client shows
+    /// its message), plain text for Motor City Online's HTTP side.
+    pub fn refuse(&self, path: &str, status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+        let mut response = if self.mco.is_some() && McoHttp::owns_path(path) {
+            let mut r = Response::new(Full::new(Bytes::from(message.to_string())));
+            *r.status_mut() = status;
+            r.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/plain"),
+            );
+            r
+        } else {
+            let root =
+                micromachines::http::route(path).map_or("ErrorResult", |op| op.result_root());
+            Failure::new(status, message).into_response(root)
+        };
+        response.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("1"),
+        );
+        response
+    }
+
+    /// Rate limit and held-poll cap first, so a refused request costs no
+    /// more than the lookup.
+    async fn limited(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+        secure: bool,
+        path: &str,
+    ) -> Response<Full<Bytes>> {
+        if !self.limits.allow_request(peer.ip()) {
+            tracing::debug!(%peer, %path, "request rate limit reached");
+            return self.refuse(
+                path,
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many requests from your address; try again in a moment",
+            );
+        }
+        let _slot = if micromachines::http::route(path)
+            == Some(micromachines::http::Operation::EnterMatchmaking2)
+        {
+            match self.limits.hold_poll() {
+                Some(slot) => Some(slot),
+                None => {
+                    tracing::warn!(%peer, held = self.limits.held_polls(), "held matchmaking poll cap reached");
+                    return self.refuse(
+                        path,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the server is searching for too many players right now; try again",
+                    );
+                }
+            }
+        } else {
+            None
+        };
+        match tokio::time::timeout(self.request_timeout, self.route(request, peer, secure)).await {
+            Ok(response) => response,
+            Err(_) => Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "the request took longer than {} s",
+                    self.request_timeout.as_secs()
+                ),
+            )
+            .into_response("ErrorResult"),
+        }
+    }
+
     /// `secure`: whether the request arrived over TLS.
     pub async fn serve_http(
         &self,
@@ -62,20 +136,7 @@ impl App {
             .and_then(|h| h.to_str().ok())
             .unwrap_or("-")
             .to_string();
-        let response =
-            match tokio::time::timeout(self.request_timeout, self.route(request, peer, secure))
-                .await
-            {
-                Ok(response) => response,
-                Err(_) => Failure::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!(
-                        "the request took longer than {} s",
-                        self.request_timeout.as_secs()
-                    ),
-                )
-                .into_response("ErrorResult"),
-            };
+        let response = self.limited(request, peer, secure, &path).await;
         self.metrics
             .record(response.status().as_u16(), started.elapsed());
         tracing::info!(

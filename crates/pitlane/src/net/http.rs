@@ -63,20 +63,34 @@ pub async fn serve(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
+        // Over its address's share, a client still gets one answer in the
+        // game's form (then the connection closes), so a player behind a
+        // crowded NAT sees why.
+        let guard = app.limits.connect(peer.ip());
         let app = app.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {
+            let over_limit = guard.is_none();
+            if over_limit {
+                tracing::debug!(%peer, "connection limit per address reached");
+            }
             match tls {
-                None => serve_connection(stream, peer, app, settings, false, watcher).await,
+                None => {
+                    serve_connection(stream, peer, app, settings, false, over_limit, watcher).await
+                }
+                // A TLS handshake costs more than the refusal is worth.
+                Some(_) if over_limit => {}
                 Some(tls) => match tls.accept(stream).await {
                     Ok(accepted) => {
                         tracing::debug!(%peer, tls = %accepted.stream.describe(), route = ?accepted.route, "TLS connection");
-                        serve_connection(accepted.stream, peer, app, settings, true, watcher).await
+                        serve_connection(accepted.stream, peer, app, settings, true, false, watcher)
+                            .await
                     }
                     Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 },
             }
+            drop(guard);
             drop(permit);
         });
     }
@@ -97,18 +111,32 @@ async fn serve_connection<IO>(
     app: Arc<App>,
     settings: HttpSettings,
     secure: bool,
+    over_limit: bool,
     watcher: Watcher,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |request| {
+    let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
         let app = app.clone();
-        async move { Ok::<_, Infallible>(app.serve_http(request, peer, secure).await) }
+        async move {
+            if over_limit {
+                let started = std::time::Instant::now();
+                let response = app.refuse(
+                    request.uri().path(),
+                    http::StatusCode::SERVICE_UNAVAILABLE,
+                    "too many connections from your address; try again in a moment",
+                );
+                app.metrics
+                    .record(response.status().as_u16(), started.elapsed());
+                return Ok::<_, Infallible>(response);
+            }
+            Ok::<_, Infallible>(app.serve_http(request, peer, secure).await)
+        }
     });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_read_timeout)
-        .keep_alive(true)
+        .keep_alive(!over_limit)
         .serve_connection(TokioIo::new(io), service);
     if let Err(e) = watcher.watch(connection).await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");

@@ -3,3 +3,4 @@
 
 pub mod bind;
 pub mod http;
+pub mod limits;
