@@ -17,6 +17,7 @@ use sqlx::AnyPool;
 pub mod admin;
 pub mod mco;
 pub mod mmws;
+pub mod password;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -7,7 +7,8 @@ use pitlane_core::clock::{from_millis, to_millis};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use super::{name_key, password, valid_admin_name};
+use super::{name_key, valid_admin_name};
+use crate::password;
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +81,7 @@ impl<'a> AdminAccounts<'a> {
             return Err(AdminError::InvalidName(name.to_string()));
         }
         check_password_strength(password)?;
-        let hash = password::hash(password).await?;
+        let hash = password::hash(password).await.map_err(StoreError::from)?;
         let row = sqlx::query(&format!(
             "INSERT INTO admin_accounts (name, name_key, password_hash, created_at, password_changed_at) \
              VALUES ($1, $2, $3, $4, $4) ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
@@ -107,7 +108,7 @@ impl<'a> AdminAccounts<'a> {
         now: DateTime<Utc>,
     ) -> Result<bool, AdminError> {
         check_password_strength(password)?;
-        let hash = password::hash(password).await?;
+        let hash = password::hash(password).await.map_err(StoreError::from)?;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE admin_accounts SET password_hash = $2, password_changed_at = $3 \

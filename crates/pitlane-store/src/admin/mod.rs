@@ -10,7 +10,6 @@
 mod accounts;
 mod audit;
 mod failures;
-mod password;
 mod sessions;
 mod views;
 

@@ -7,8 +7,8 @@ use pitlane_core::clock::{from_millis, to_millis};
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use super::password::{self, HashError};
 use super::{name_key, next_id, reserve_id, Counter, MAX_ID};
+use crate::password::{self, HashError};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

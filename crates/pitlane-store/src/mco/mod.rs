@@ -11,7 +11,6 @@
 mod accounts;
 mod failures;
 mod garage;
-mod password;
 mod personas;
 mod sessions;
 mod tickets;

@@ -5,7 +5,7 @@
 //! lock there; PostgreSQL locks the rows).
 
 use chrono::{DateTime, Utc};
-use pitlane_core::clock::{from_millis, to_millis};
+use pitlane_core::clock::to_millis;
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::scores::SeasonScore;
@@ -193,17 +193,10 @@ async fn enter_season(
     .bind(season_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let previous = match previous {
-        Some(row) => Some(SeasonScore {
-            season_id: row.try_get("season_id")?,
-            user_id: row.try_get("user_id")?,
-            points: row.try_get("points")?,
-            division: row.try_get("division")?,
-            reached_at: from_millis(row.try_get("reached_at")?),
-            updated_at: from_millis(row.try_get("updated_at")?),
-        }),
-        None => None,
-    };
+    let previous = previous
+        .as_ref()
+        .map(super::scores::score_from_row)
+        .transpose()?;
     let (points, division, rollover) = match &previous {
         Some(prev) => {
             let rank = rank_in(&mut *conn, prev).await?;

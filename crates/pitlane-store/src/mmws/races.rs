@@ -28,6 +28,25 @@ pub struct RaceSummary {
     pub players: Vec<u64>,
 }
 
+/// Lists humans in a race (once each), inside the caller's transaction.
+async fn add_players(
+    conn: &mut sqlx::AnyConnection,
+    race_key: &str,
+    players: &[u64],
+) -> Result<()> {
+    for steam_id in players {
+        sqlx::query(
+            "INSERT INTO mm_race_players (race_key, steam_id) VALUES ($1, $2) \
+             ON CONFLICT (race_key, steam_id) DO NOTHING",
+        )
+        .bind(race_key)
+        .bind(*steam_id as i64)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 pub struct Races<'a> {
     pool: &'a AnyPool,
 }
@@ -68,16 +87,7 @@ impl<'a> Races<'a> {
         .bind(to_millis(race.created_at))
         .execute(&mut *tx)
         .await?;
-        for steam_id in players {
-            sqlx::query(
-                "INSERT INTO mm_race_players (race_key, steam_id) VALUES ($1, $2) \
-                 ON CONFLICT (race_key, steam_id) DO NOTHING",
-            )
-            .bind(&race.race_key)
-            .bind(*steam_id as i64)
-            .execute(&mut *tx)
-            .await?;
-        }
+        add_players(&mut tx, &race.race_key, players).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -103,16 +113,7 @@ impl<'a> Races<'a> {
         .bind(seconds_to_match)
         .execute(&mut *tx)
         .await?;
-        for steam_id in players {
-            sqlx::query(
-                "INSERT INTO mm_race_players (race_key, steam_id) VALUES ($1, $2) \
-                 ON CONFLICT (race_key, steam_id) DO NOTHING",
-            )
-            .bind(&race.race_key)
-            .bind(*steam_id as i64)
-            .execute(&mut *tx)
-            .await?;
-        }
+        add_players(&mut tx, &race.race_key, players).await?;
         tx.commit().await?;
         Ok(known)
     }

@@ -56,6 +56,18 @@ fn leaderboard_row(row: &sqlx::any::AnyRow) -> Result<LeaderboardRow> {
     })
 }
 
+/// A `mm_scores` row selected with all its columns.
+pub(crate) fn score_from_row(row: &sqlx::any::AnyRow) -> Result<SeasonScore> {
+    Ok(SeasonScore {
+        season_id: row.try_get("season_id")?,
+        user_id: row.try_get("user_id")?,
+        points: row.try_get("points")?,
+        division: row.try_get("division")?,
+        reached_at: from_millis(row.try_get("reached_at")?),
+        updated_at: from_millis(row.try_get("updated_at")?),
+    })
+}
+
 pub struct Scores<'a> {
     pool: &'a AnyPool,
 }
@@ -74,17 +86,7 @@ impl<'a> Scores<'a> {
         .bind(user_id)
         .fetch_optional(self.pool)
         .await?;
-        row.map(|row| {
-            Ok(SeasonScore {
-                season_id: row.try_get("season_id")?,
-                user_id: row.try_get("user_id")?,
-                points: row.try_get("points")?,
-                division: row.try_get("division")?,
-                reached_at: from_millis(row.try_get("reached_at")?),
-                updated_at: from_millis(row.try_get("updated_at")?),
-            })
-        })
-        .transpose()
+        row.as_ref().map(score_from_row).transpose()
     }
 
     /// 0-based leaderboard position of a stored score: how many rows of the

@@ -1,4 +1,5 @@
-//! argon2 password hashes.
+//! argon2 password hashes, for every kind of account (MCO players and
+//! dashboard operators).
 //!
 //! Hashing costs tens of milliseconds of CPU by design, so it runs on
 //! tokio's blocking pool: doing it on a runtime worker would stall every
@@ -16,6 +17,12 @@ use crate::{Result, StoreError};
 #[derive(Debug, thiserror::Error)]
 #[error("cannot hash the password: {0}")]
 pub struct HashError(String);
+
+impl From<HashError> for StoreError {
+    fn from(e: HashError) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
 
 /// An argon2id PHC string for `password` with a fresh random salt.
 pub(crate) async fn hash(password: &str) -> Result<String, HashError> {
