@@ -155,3 +155,47 @@ impl Encoder<TomcFrame> for TomcCodec {
         Ok(())
     }
 }
+
+/// Writes one frame and flushes (simulator and tests, which have no
+/// `Framed`).
+pub async fn write_tomc<W>(writer: &mut W, frame: TomcFrame) -> Result<(), TomcError>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::AsyncWriteExt;
+    let mut out = BytesMut::new();
+    TomcCodec::default().encode(frame, &mut out)?;
+    writer.write_all(&out).await?;
+    writer.flush().await?;
+    Ok(())
+}
+
+/// Reads exactly one frame; `Ok(None)` when the peer closed first.
+pub async fn read_tomc<R>(
+    reader: &mut R,
+    max_frame_len: usize,
+) -> Result<Option<TomcFrame>, TomcError>
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    use tokio::io::AsyncReadExt;
+    let mut codec = TomcCodec::new(max_frame_len);
+    let mut buf = BytesMut::new();
+    loop {
+        if let Some(frame) = codec.decode(&mut buf)? {
+            return Ok(Some(frame));
+        }
+        let mut chunk = [0u8; 1];
+        // One byte at a time is slow but never reads past the frame,
+        // which keeps the next one in the stream for the next call.
+        let n = reader.read(&mut chunk).await?;
+        if n == 0 {
+            return if buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(TomcError::Truncated(buf.len()))
+            };
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}

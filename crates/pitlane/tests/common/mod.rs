@@ -33,6 +33,8 @@ pub fn test_config(db: &TestDatabase, data_dir: &std::path::Path) -> Config {
     config.listen.mmws_http = Some("127.0.0.1:0".parse().unwrap());
     config.listen.mco_login = Some("127.0.0.1:0".parse().unwrap());
     config.listen.mco_persona = Some("127.0.0.1:0".parse().unwrap());
+    config.listen.mco_lobby = Some("127.0.0.1:0".parse().unwrap());
+    config.listen.mco_mcots = Some("127.0.0.1:0".parse().unwrap());
     config.listen.https = Some("127.0.0.1:0".parse().unwrap());
     // Certificates take RSA key generation; only the TLS tests turn it on.
     config.tls.enabled = false;
