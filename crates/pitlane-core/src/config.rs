@@ -100,6 +100,10 @@ pub struct ListenSettings {
     pub mco_login: Option<SocketAddr>,
     /// Motor City Online NPS persona server (standard port 8228).
     pub mco_persona: Option<SocketAddr>,
+    /// Motor City Online NPS lobby server (standard port 7003).
+    pub mco_lobby: Option<SocketAddr>,
+    /// Motor City Online MCOTS transaction server (standard port 43300).
+    pub mco_mcots: Option<SocketAddr>,
 }
 
 impl ListenSettings {
@@ -107,6 +111,8 @@ impl ListenSettings {
     pub const HTTPS_PORT: u16 = 443;
     pub const MCO_LOGIN_PORT: u16 = 8226;
     pub const MCO_PERSONA_PORT: u16 = 8228;
+    pub const MCO_LOBBY_PORT: u16 = 7003;
+    pub const MCO_MCOTS_PORT: u16 = 43300;
 
     pub fn mmws_http(&self, bind: IpAddr) -> SocketAddr {
         self.mmws_http
@@ -126,6 +132,16 @@ impl ListenSettings {
     pub fn mco_persona(&self, bind: IpAddr) -> SocketAddr {
         self.mco_persona
             .unwrap_or(SocketAddr::new(bind, Self::MCO_PERSONA_PORT))
+    }
+
+    pub fn mco_lobby(&self, bind: IpAddr) -> SocketAddr {
+        self.mco_lobby
+            .unwrap_or(SocketAddr::new(bind, Self::MCO_LOBBY_PORT))
+    }
+
+    pub fn mco_mcots(&self, bind: IpAddr) -> SocketAddr {
+        self.mco_mcots
+            .unwrap_or(SocketAddr::new(bind, Self::MCO_MCOTS_PORT))
     }
 }
 
@@ -356,6 +372,15 @@ pub struct MotorCitySettings {
     pub idle_timeout_secs: u64,
     /// NPS connections served at once per server.
     pub max_connections: usize,
+    /// Seconds a lobby or MCOTS connection may stay silent: the client
+    /// keeps both open for the whole session.
+    pub session_idle_timeout_secs: u64,
+    /// Money a persona starts with at its first MCOTS login.
+    pub starting_money: u32,
+    /// Hours between changes of each dealer's stock.
+    pub dealer_refresh_hours: u64,
+    /// Cars each dealer offers.
+    pub dealer_stock_size: usize,
 }
 
 impl Default for MotorCitySettings {
@@ -370,6 +395,10 @@ impl Default for MotorCitySettings {
             session_lifetime_hours: 6,
             idle_timeout_secs: 30,
             max_connections: 1024,
+            session_idle_timeout_secs: 600,
+            starting_money: 25_000,
+            dealer_refresh_hours: 24,
+            dealer_stock_size: 12,
         }
     }
 }

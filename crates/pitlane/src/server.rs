@@ -36,6 +36,8 @@ pub enum StartError {
     #[error(transparent)]
     McoKey(#[from] crate::mco::KeyError),
     #[error(transparent)]
+    McoCatalogue(#[from] motorcity::catalogue::CatalogueError),
+    #[error(transparent)]
     Tls(#[from] crate::tls::TlsSetupError),
 }
 
@@ -47,6 +49,8 @@ pub struct Listening {
     pub https: Option<SocketAddr>,
     pub mco_login: Option<SocketAddr>,
     pub mco_persona: Option<SocketAddr>,
+    pub mco_lobby: Option<SocketAddr>,
+    pub mco_mcots: Option<SocketAddr>,
     /// The operator's dashboard, `/api/status` and `/metrics`.
     pub web: Option<SocketAddr>,
 }
@@ -120,7 +124,19 @@ impl Server {
                 "mco_persona",
             )
             .await?;
-            Some((login, persona))
+            let lobby = bind(
+                config.listen.mco_lobby(bind_addr),
+                "Motor City Online lobby",
+                "mco_lobby",
+            )
+            .await?;
+            let mcots = bind(
+                config.listen.mco_mcots(bind_addr),
+                "Motor City Online MCOTS",
+                "mco_mcots",
+            )
+            .await?;
+            Some((login, persona, lobby, mcots))
         } else {
             None
         };
@@ -142,11 +158,19 @@ impl Server {
             https: https_listener.as_ref().map(local_addr).transpose()?,
             mco_login: mco_listeners
                 .as_ref()
-                .map(|(l, _)| local_addr(l))
+                .map(|(l, _, _, _)| local_addr(l))
                 .transpose()?,
             mco_persona: mco_listeners
                 .as_ref()
-                .map(|(_, p)| local_addr(p))
+                .map(|(_, p, _, _)| local_addr(p))
+                .transpose()?,
+            mco_lobby: mco_listeners
+                .as_ref()
+                .map(|(_, _, l, _)| local_addr(l))
+                .transpose()?,
+            mco_mcots: mco_listeners
+                .as_ref()
+                .map(|(_, _, _, m)| local_addr(m))
                 .transpose()?,
             web: web_listener.as_ref().map(local_addr).transpose()?,
         };
@@ -154,7 +178,7 @@ impl Server {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mco = match mco_listeners {
-            Some((login, persona)) => {
+            Some((login, persona, lobby, mcots)) => {
                 let (key, created) = mco::load_or_create_login_key(data_dir)?;
                 if created {
                     tracing::info!(path = %mco::key_dir(data_dir).display(), "created the Motor City Online login key and pub.key");
@@ -187,6 +211,38 @@ impl Server {
                     persona,
                     directory,
                     nps,
+                    shutdown_rx.clone(),
+                ));
+                let mc = &config.motorcity;
+                let session_idle = Duration::from_secs(mc.session_idle_timeout_secs);
+                let lobby_server = Arc::new(motorcity::Lobby::new(
+                    http.directory.clone(),
+                    motorcity::LobbySettings {
+                        max_connections: mc.max_connections,
+                        idle_timeout: session_idle,
+                        ..motorcity::LobbySettings::default()
+                    },
+                ));
+                let mcots_server = Arc::new(motorcity::Mcots::new(
+                    http.directory.clone(),
+                    Arc::new(motorcity::catalogue::Catalogue::builtin()?),
+                    motorcity::McotsSettings {
+                        starting_money: mc.starting_money,
+                        dealer_refresh: Duration::from_secs(mc.dealer_refresh_hours.max(1) * 3600),
+                        dealer_stock_size: mc.dealer_stock_size,
+                        max_connections: mc.max_connections,
+                        idle_timeout: session_idle,
+                        ..motorcity::McotsSettings::default()
+                    },
+                ));
+                tasks.spawn(motorcity::serve_lobby(
+                    lobby,
+                    lobby_server,
+                    shutdown_rx.clone(),
+                ));
+                tasks.spawn(motorcity::serve_mcots(
+                    mcots,
+                    mcots_server,
                     shutdown_rx.clone(),
                 ));
                 Some(http)
