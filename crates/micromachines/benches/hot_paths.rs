@@ -39,7 +39,8 @@ fn login_body() -> String {
 }
 
 fn friends_body(n: usize) -> String {
-    let mut body = String::from("<GetFriends>\r\n  <SessionToken>abc</SessionToken>\r\n  <PlatformIds>");
+    let mut body =
+        String::from("<GetFriends>\r\n  <SessionToken>abc</SessionToken>\r\n  <PlatformIds>");
     for i in 0..n {
         body.push_str(&format!(
             "\r\n    <PlatformIdEntry>\r\n      <PlatformId>{}</PlatformId>\r\n    </PlatformIdEntry>",
@@ -120,7 +121,9 @@ fn vdic(c: &mut Criterion) {
         .unwrap();
     dict.insert("version", Value::I64(1)).unwrap();
     let bytes = dict.encode();
-    c.bench_function("vdic/encode login call", |b| b.iter(|| black_box(&dict).encode()));
+    c.bench_function("vdic/encode login call", |b| {
+        b.iter(|| black_box(&dict).encode())
+    });
     c.bench_function("vdic/decode login call", |b| {
         b.iter(|| Dict::decode(black_box(&bytes)))
     });

@@ -495,6 +495,272 @@ fn unexpected(step: &'static str, id: u16) -> McoSimError {
     }
 }
 
+/// A simulated lobby connection (TCP 7003): 0x100 login, then commands in
+/// 0x1101 with the client's DES chain. Replies are read in clear, the
+/// server's default.
+pub struct LobbyClient {
+    stream: TcpStream,
+    tx: motorcity::crypto::LobbyCipher,
+}
+
+const LOBBY_STEP: &str = "lobby (7003)";
+const MCOTS_STEP: &str = "MCOTS (43300)";
+
+impl LobbyClient {
+    /// Connects and logs in as `persona` of `customer`.
+    pub async fn login(
+        addr: SocketAddr,
+        key: &SessionKey,
+        customer: CustomerId,
+        persona: PersonaId,
+        name: &str,
+    ) -> Result<LobbyClient> {
+        let step = LOBBY_STEP;
+        let mut stream = TcpStream::connect(addr)
+            .await
+            .map_err(|source| McoSimError::Connect { step, addr, source })?;
+        let _ = stream.set_nodelay(true);
+        let login = motorcity::wire::lobby::LobbyLogin {
+            persona_id: persona.0,
+            persona_name: name.to_string(),
+            user_data: [0; 64],
+            customer_id: customer.0,
+            flags: 0,
+            dll_version: "4.5.0.0".into(),
+            host_name: "mco".into(),
+            local_ip: "127.0.0.1".into(),
+            hash: [0; 16],
+        };
+        let frame = login
+            .to_frame()
+            .map_err(|source| McoSimError::Encode { step, source })?;
+        write_frame(&mut stream, frame, DEFAULT_MAX_FRAME_LEN)
+            .await
+            .map_err(|source| McoSimError::Frame { step, source })?;
+        let mut client = LobbyClient {
+            stream,
+            tx: motorcity::crypto::LobbyCipher::new(key),
+        };
+        let reply = client.recv().await?;
+        if reply.id != motorcity::wire::lobby::ids::LOGIN_RESP {
+            return Err(unexpected(step, reply.id));
+        }
+        Ok(client)
+    }
+
+    /// Sends one inner command through the DES chain.
+    pub async fn send(&mut self, inner: motorcity::wire::lobby::Inner) -> Result<()> {
+        let step = LOBBY_STEP;
+        let frame = inner
+            .seal(&mut self.tx)
+            .map_err(|e| McoSimError::Unexpected {
+                step,
+                id: inner.id,
+                reason: e.to_string(),
+            })?;
+        write_frame(&mut self.stream, frame, DEFAULT_MAX_FRAME_LEN)
+            .await
+            .map_err(|source| McoSimError::Frame { step, source })
+    }
+
+    /// The next message from the server.
+    pub async fn recv(&mut self) -> Result<NpsFrame> {
+        let step = LOBBY_STEP;
+        within(step, async {
+            match read_frame(
+                &mut self.stream,
+                Direction::ServerToClient,
+                DEFAULT_MAX_FRAME_LEN,
+            )
+            .await
+            {
+                Ok(Some(frame)) => Ok(frame),
+                Ok(None) => Err(McoSimError::Closed { step }),
+                Err(source) => Err(McoSimError::Frame { step, source }),
+            }
+        })
+        .await
+    }
+
+    /// The channel list (0x030c → 0x404), as the client asks first.
+    pub async fn channels(&mut self) -> Result<Vec<motorcity::wire::lobby::ChannelEntry>> {
+        use motorcity::wire::lobby::{self, ids, Inner};
+        self.send(Inner::new(ids::SEND_MINI_RIFF_LIST, Vec::new()))
+            .await?;
+        let reply = self.recv().await?;
+        if reply.id != ids::RIFF_LIST {
+            return Err(unexpected(LOBBY_STEP, reply.id));
+        }
+        lobby::parse_riff_list(&reply.body).map_err(|e| McoSimError::Unexpected {
+            step: LOBBY_STEP,
+            id: reply.id,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Joins a channel; `true` when granted.
+    pub async fn join(&mut self, channel: u32) -> Result<bool> {
+        use motorcity::wire::lobby::{self, ids, Inner};
+        self.send(Inner::new(ids::OPEN_COMM_CHANNEL, lobby::u32s(&[channel])))
+            .await?;
+        loop {
+            let reply = self.recv().await?;
+            match reply.id {
+                ids::CHANNEL_GRANTED => return Ok(true),
+                ids::CHANNEL_DENIED => return Ok(false),
+                // Others arriving meanwhile.
+                _ => continue,
+            }
+        }
+    }
+
+    /// Says something in the current channel.
+    pub async fn chat(&mut self, text: &str) -> Result<()> {
+        let inner = motorcity::wire::lobby::chat(text).map_err(|source| McoSimError::Encode {
+            step: LOBBY_STEP,
+            source,
+        })?;
+        self.send(inner).await
+    }
+
+    /// Waits for the next chat line, skipping other messages.
+    pub async fn next_chat(&mut self) -> Result<motorcity::wire::lobby::ChatLine> {
+        use motorcity::wire::lobby::{self, ids};
+        loop {
+            let frame = self.recv().await?;
+            if frame.id == ids::CHAT_RELAY {
+                return lobby::parse_chat_relay(&frame.body).map_err(|e| McoSimError::Unexpected {
+                    step: LOBBY_STEP,
+                    id: frame.id,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+}
+
+/// A simulated MCOTS connection (TCP 43300): clear connect, then RC4 both
+/// ways, odd sequence numbers rising by 2 as the client counts.
+pub struct McotsClient {
+    stream: TcpStream,
+    tx: motorcity::crypto::McotsCipher,
+    rx: motorcity::crypto::McotsCipher,
+    sequence: u32,
+}
+
+impl McotsClient {
+    /// Connects and sends MC_CLIENT_CONNECT; `Refused` when the server
+    /// answers MC_FAILED (no session key).
+    pub async fn connect(
+        addr: SocketAddr,
+        key: &SessionKey,
+        customer: CustomerId,
+        persona: PersonaId,
+        name: &str,
+    ) -> Result<McotsClient> {
+        use motorcity::mcots::frame::{read_tomc, write_tomc, TomcFrame};
+        use motorcity::mcots::messages::{no, ClientConnect, GenericReply};
+        let step = MCOTS_STEP;
+        let mut stream = TcpStream::connect(addr)
+            .await
+            .map_err(|source| McoSimError::Connect { step, addr, source })?;
+        let _ = stream.set_nodelay(true);
+        let hello = ClientConnect {
+            customer_id: customer.0,
+            persona_id: persona.0,
+            customer_name: String::new(),
+            persona_name: name.to_string(),
+            mc_version: 6001,
+        };
+        let io = |e: motorcity::mcots::frame::TomcError| McoSimError::Unexpected {
+            step,
+            id: 0,
+            reason: e.to_string(),
+        };
+        write_tomc(
+            &mut stream,
+            TomcFrame {
+                sequence: 1,
+                flags: 0,
+                payload: hello.to_bytes(),
+            },
+        )
+        .await
+        .map_err(io)?;
+        let reply = within(step, async {
+            read_tomc(&mut stream, 1 << 16).await.map_err(io)
+        })
+        .await?
+        .ok_or(McoSimError::Closed { step })?;
+        let generic = GenericReply::parse(&reply.payload).map_err(|e| McoSimError::Unexpected {
+            step,
+            id: 0,
+            reason: e.to_string(),
+        })?;
+        if generic.msg_no != no::MC_SUCCESS {
+            return Err(McoSimError::Refused {
+                step,
+                id: generic.msg_no,
+            });
+        }
+        Ok(McotsClient {
+            stream,
+            tx: motorcity::crypto::McotsCipher::new(key),
+            rx: motorcity::crypto::McotsCipher::new(key),
+            sequence: 1,
+        })
+    }
+
+    /// Sends one encrypted payload and reads `replies` answers.
+    pub async fn ask(&mut self, payload: Bytes, replies: usize) -> Result<Vec<Vec<u8>>> {
+        use motorcity::mcots::frame::{read_tomc, write_tomc, TomcFrame, FLAG_ENCRYPTED};
+        let step = MCOTS_STEP;
+        let io = |e: motorcity::mcots::frame::TomcError| McoSimError::Unexpected {
+            step,
+            id: 0,
+            reason: e.to_string(),
+        };
+        self.sequence += 2;
+        let mut data = payload.to_vec();
+        self.tx.apply(&mut data);
+        write_tomc(
+            &mut self.stream,
+            TomcFrame {
+                sequence: self.sequence,
+                flags: FLAG_ENCRYPTED,
+                payload: data.into(),
+            },
+        )
+        .await
+        .map_err(io)?;
+        let mut out = Vec::new();
+        for _ in 0..replies {
+            let frame = within(step, async {
+                read_tomc(&mut self.stream, 1 << 16).await.map_err(io)
+            })
+            .await?
+            .ok_or(McoSimError::Closed { step })?;
+            let mut data = frame.payload.to_vec();
+            if frame.encrypted() {
+                self.rx.apply(&mut data);
+            }
+            out.push(data);
+        }
+        Ok(out)
+    }
+
+    /// A GenericRequest and its single reply.
+    pub async fn generic(&mut self, msg_no: u16, data: u32) -> Result<Vec<u8>> {
+        let request = motorcity::mcots::messages::GenericRequest {
+            msg_no,
+            data,
+            data2: 0,
+        };
+        let mut replies = self.ask(request.to_bytes(), 1).await?;
+        Ok(replies.pop().unwrap_or_default())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::convert::Infallible;
@@ -964,271 +1230,5 @@ mod tests {
             "/AuthLogin?username=moo&password=moo&serviceID=2176&version=2.0"
         );
         assert_eq!(request.headers()[http::header::HOST], "10.0.0.2");
-    }
-}
-
-/// A simulated lobby connection (TCP 7003): 0x100 login, then commands in
-/// 0x1101 with the client's DES chain. Replies are read in clear, the
-/// server's default.
-pub struct LobbyClient {
-    stream: TcpStream,
-    tx: motorcity::crypto::LobbyCipher,
-}
-
-const LOBBY_STEP: &str = "lobby (7003)";
-const MCOTS_STEP: &str = "MCOTS (43300)";
-
-impl LobbyClient {
-    /// Connects and logs in as `persona` of `customer`.
-    pub async fn login(
-        addr: SocketAddr,
-        key: &SessionKey,
-        customer: CustomerId,
-        persona: PersonaId,
-        name: &str,
-    ) -> Result<LobbyClient> {
-        let step = LOBBY_STEP;
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .map_err(|source| McoSimError::Connect { step, addr, source })?;
-        let _ = stream.set_nodelay(true);
-        let login = motorcity::wire::lobby::LobbyLogin {
-            persona_id: persona.0,
-            persona_name: name.to_string(),
-            user_data: [0; 64],
-            customer_id: customer.0,
-            flags: 0,
-            dll_version: "4.5.0.0".into(),
-            host_name: "mco".into(),
-            local_ip: "127.0.0.1".into(),
-            hash: [0; 16],
-        };
-        let frame = login
-            .to_frame()
-            .map_err(|source| McoSimError::Encode { step, source })?;
-        write_frame(&mut stream, frame, DEFAULT_MAX_FRAME_LEN)
-            .await
-            .map_err(|source| McoSimError::Frame { step, source })?;
-        let mut client = LobbyClient {
-            stream,
-            tx: motorcity::crypto::LobbyCipher::new(key),
-        };
-        let reply = client.recv().await?;
-        if reply.id != motorcity::wire::lobby::ids::LOGIN_RESP {
-            return Err(unexpected(step, reply.id));
-        }
-        Ok(client)
-    }
-
-    /// Sends one inner command through the DES chain.
-    pub async fn send(&mut self, inner: motorcity::wire::lobby::Inner) -> Result<()> {
-        let step = LOBBY_STEP;
-        let frame = inner
-            .seal(&mut self.tx)
-            .map_err(|e| McoSimError::Unexpected {
-                step,
-                id: inner.id,
-                reason: e.to_string(),
-            })?;
-        write_frame(&mut self.stream, frame, DEFAULT_MAX_FRAME_LEN)
-            .await
-            .map_err(|source| McoSimError::Frame { step, source })
-    }
-
-    /// The next message from the server.
-    pub async fn recv(&mut self) -> Result<NpsFrame> {
-        let step = LOBBY_STEP;
-        within(step, async {
-            match read_frame(
-                &mut self.stream,
-                Direction::ServerToClient,
-                DEFAULT_MAX_FRAME_LEN,
-            )
-            .await
-            {
-                Ok(Some(frame)) => Ok(frame),
-                Ok(None) => Err(McoSimError::Closed { step }),
-                Err(source) => Err(McoSimError::Frame { step, source }),
-            }
-        })
-        .await
-    }
-
-    /// The channel list (0x030c → 0x404), as the client asks first.
-    pub async fn channels(&mut self) -> Result<Vec<motorcity::wire::lobby::ChannelEntry>> {
-        use motorcity::wire::lobby::{self, ids, Inner};
-        self.send(Inner::new(ids::SEND_MINI_RIFF_LIST, Vec::new()))
-            .await?;
-        let reply = self.recv().await?;
-        if reply.id != ids::RIFF_LIST {
-            return Err(unexpected(LOBBY_STEP, reply.id));
-        }
-        lobby::parse_riff_list(&reply.body).map_err(|e| McoSimError::Unexpected {
-            step: LOBBY_STEP,
-            id: reply.id,
-            reason: e.to_string(),
-        })
-    }
-
-    /// Joins a channel; `true` when granted.
-    pub async fn join(&mut self, channel: u32) -> Result<bool> {
-        use motorcity::wire::lobby::{self, ids, Inner};
-        self.send(Inner::new(ids::OPEN_COMM_CHANNEL, lobby::u32s(&[channel])))
-            .await?;
-        loop {
-            let reply = self.recv().await?;
-            match reply.id {
-                ids::CHANNEL_GRANTED => return Ok(true),
-                ids::CHANNEL_DENIED => return Ok(false),
-                // Others arriving meanwhile.
-                _ => continue,
-            }
-        }
-    }
-
-    /// Says something in the current channel.
-    pub async fn chat(&mut self, text: &str) -> Result<()> {
-        let inner = motorcity::wire::lobby::chat(text).map_err(|source| McoSimError::Encode {
-            step: LOBBY_STEP,
-            source,
-        })?;
-        self.send(inner).await
-    }
-
-    /// Waits for the next chat line, skipping other messages.
-    pub async fn next_chat(&mut self) -> Result<motorcity::wire::lobby::ChatLine> {
-        use motorcity::wire::lobby::{self, ids};
-        loop {
-            let frame = self.recv().await?;
-            if frame.id == ids::CHAT_RELAY {
-                return lobby::parse_chat_relay(&frame.body).map_err(|e| McoSimError::Unexpected {
-                    step: LOBBY_STEP,
-                    id: frame.id,
-                    reason: e.to_string(),
-                });
-            }
-        }
-    }
-}
-
-/// A simulated MCOTS connection (TCP 43300): clear connect, then RC4 both
-/// ways, odd sequence numbers rising by 2 as the client counts.
-pub struct McotsClient {
-    stream: TcpStream,
-    tx: motorcity::crypto::McotsCipher,
-    rx: motorcity::crypto::McotsCipher,
-    sequence: u32,
-}
-
-impl McotsClient {
-    /// Connects and sends MC_CLIENT_CONNECT; `Refused` when the server
-    /// answers MC_FAILED (no session key).
-    pub async fn connect(
-        addr: SocketAddr,
-        key: &SessionKey,
-        customer: CustomerId,
-        persona: PersonaId,
-        name: &str,
-    ) -> Result<McotsClient> {
-        use motorcity::mcots::frame::{read_tomc, write_tomc, TomcFrame};
-        use motorcity::mcots::messages::{no, ClientConnect, GenericReply};
-        let step = MCOTS_STEP;
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .map_err(|source| McoSimError::Connect { step, addr, source })?;
-        let _ = stream.set_nodelay(true);
-        let hello = ClientConnect {
-            customer_id: customer.0,
-            persona_id: persona.0,
-            customer_name: String::new(),
-            persona_name: name.to_string(),
-            mc_version: 6001,
-        };
-        let io = |e: motorcity::mcots::frame::TomcError| McoSimError::Unexpected {
-            step,
-            id: 0,
-            reason: e.to_string(),
-        };
-        write_tomc(
-            &mut stream,
-            TomcFrame {
-                sequence: 1,
-                flags: 0,
-                payload: hello.to_bytes(),
-            },
-        )
-        .await
-        .map_err(io)?;
-        let reply = within(step, async {
-            read_tomc(&mut stream, 1 << 16).await.map_err(io)
-        })
-        .await?
-        .ok_or(McoSimError::Closed { step })?;
-        let generic = GenericReply::parse(&reply.payload).map_err(|e| McoSimError::Unexpected {
-            step,
-            id: 0,
-            reason: e.to_string(),
-        })?;
-        if generic.msg_no != no::MC_SUCCESS {
-            return Err(McoSimError::Refused {
-                step,
-                id: generic.msg_no,
-            });
-        }
-        Ok(McotsClient {
-            stream,
-            tx: motorcity::crypto::McotsCipher::new(key),
-            rx: motorcity::crypto::McotsCipher::new(key),
-            sequence: 1,
-        })
-    }
-
-    /// Sends one encrypted payload and reads `replies` answers.
-    pub async fn ask(&mut self, payload: Bytes, replies: usize) -> Result<Vec<Vec<u8>>> {
-        use motorcity::mcots::frame::{read_tomc, write_tomc, TomcFrame, FLAG_ENCRYPTED};
-        let step = MCOTS_STEP;
-        let io = |e: motorcity::mcots::frame::TomcError| McoSimError::Unexpected {
-            step,
-            id: 0,
-            reason: e.to_string(),
-        };
-        self.sequence += 2;
-        let mut data = payload.to_vec();
-        self.tx.apply(&mut data);
-        write_tomc(
-            &mut self.stream,
-            TomcFrame {
-                sequence: self.sequence,
-                flags: FLAG_ENCRYPTED,
-                payload: data.into(),
-            },
-        )
-        .await
-        .map_err(io)?;
-        let mut out = Vec::new();
-        for _ in 0..replies {
-            let frame = within(step, async {
-                read_tomc(&mut self.stream, 1 << 16).await.map_err(io)
-            })
-            .await?
-            .ok_or(McoSimError::Closed { step })?;
-            let mut data = frame.payload.to_vec();
-            if frame.encrypted() {
-                self.rx.apply(&mut data);
-            }
-            out.push(data);
-        }
-        Ok(out)
-    }
-
-    /// A GenericRequest and its single reply.
-    pub async fn generic(&mut self, msg_no: u16, data: u32) -> Result<Vec<u8>> {
-        let request = motorcity::mcots::messages::GenericRequest {
-            msg_no,
-            data,
-            data2: 0,
-        };
-        let mut replies = self.ask(request.to_bytes(), 1).await?;
-        Ok(replies.pop().unwrap_or_default())
     }
 }
