@@ -102,7 +102,8 @@ pub fn client_config(out: &Path, server: IpAddr, http_port: u16) -> anyhow::Resu
 /// README and the CA certificate).
 pub fn mco_client_setup(config: &Config, host: &str, out: &Path) -> anyhow::Result<String> {
     let host = motorcity::client_setup::ServerHost::parse(host)?;
-    let (_, _) = crate::mco::load_or_create_login_key(&config.server.data_dir)?;
+    // Creates the key pair (and pub.key) if this server has none yet.
+    crate::mco::load_or_create_login_key(&config.server.data_dir)?;
     let pub_key =
         std::fs::read_to_string(crate::mco::key_dir(&config.server.data_dir).join("pub.key"))?;
     let (server, _) = tls::ensure_certificates(config, chrono::Utc::now())?;
@@ -117,11 +118,10 @@ pub fn mco_client_setup(config: &Config, host: &str, out: &Path) -> anyhow::Resu
         std::fs::write(out.join(file.name), &file.contents)?;
         written.push(file.name.to_string());
     }
-    if let Some(ca) = &server.ca {
+    if server.ca.is_some() {
         let cer = tls::cert_store(config).paths().ca_cer.clone();
         std::fs::copy(&cer, out.join(motorcity::client_setup::CA_CERT_FILE))?;
         written.push(motorcity::client_setup::CA_CERT_FILE.into());
-        let _ = ca;
     }
     Ok(format!(
         "Wrote {} to {}.\nGive the folder to players; README.txt walks them through it (see also docs/mco-player-guide.md).\n",
