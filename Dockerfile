@@ -1,6 +1,6 @@
 # Pitlane: multi-stage build, small runtime image, non-root, data in a volume.
 #   docker build -t pitlane .
-#   docker run -p 80:8080 -p 443:8443 -p 8226:8226 -p 8228:8228 -v pitlane-data:/data pitlane
+#   docker run -p 80:8080 -p 443:8443 -p 8226:8226 -p 8228:8228 -p 7003:7003 -p 43300:43300 -v pitlane-data:/data pitlane
 FROM rust:1-bookworm AS build
 WORKDIR /src
 # perl and make build the vendored OpenSSL of the legacy-tls feature.
@@ -17,7 +17,9 @@ COPY packaging/container.toml /etc/pitlane/pitlane.toml
 USER pitlane
 VOLUME ["/data"]
 # Unprivileged ports inside the container; map 80/443 to them outside.
-EXPOSE 8080 8443 8226 8228 8081
+EXPOSE 8080 8443 8226 8228 7003 43300 8081
 ENV PITLANE_CONFIG=/etc/pitlane/pitlane.toml PITLANE_DATA_DIR=/data
+# Give freed argon2 blocks back to the system (docs/performance.md).
+ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 ENTRYPOINT ["pitlane"]
 CMD ["serve"]

@@ -9,6 +9,7 @@
 
 pub mod contracts;
 pub mod egonet;
+pub mod fuzzing;
 pub mod game_config;
 pub mod http;
 pub mod matchmaking;
@@ -243,6 +244,7 @@ impl MicroMachines {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("request body larger than {} bytes", self.max_body_bytes),
             )
+            .by_limit("max_body_bytes")
         };
         let declared = request
             .headers()

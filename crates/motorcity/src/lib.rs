@@ -27,6 +27,7 @@ pub mod catalogue;
 pub mod client_setup;
 pub mod crypto;
 pub mod directory;
+pub mod fuzzing;
 pub mod http;
 pub mod lobby;
 pub mod login;

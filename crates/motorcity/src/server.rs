@@ -15,6 +15,61 @@ use tokio_util::codec::Framed;
 use tracing::{debug, info, warn, Instrument};
 
 use crate::wire::{NpsCodec, NpsFrame, DEFAULT_MAX_FRAME_LEN};
+use pitlane_core::recording::{Channel, ConnectionLog, Recorder};
+
+/// Connections open now on each MCO TCP listener, by its bound address
+/// (one entry per listener, so two servers in one process, as in tests,
+/// keep apart): read by the server's `/metrics`.
+static OPEN: std::sync::Mutex<Vec<(SocketAddr, Arc<std::sync::atomic::AtomicUsize>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// Frames refused for being above their listener's `max_frame_len`, by
+/// bound address like [`OPEN`]: the limit hits `/metrics` reports.
+static OVERSIZED: std::sync::Mutex<Vec<(SocketAddr, Arc<std::sync::atomic::AtomicUsize>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+type Registry = std::sync::Mutex<Vec<(SocketAddr, Arc<std::sync::atomic::AtomicUsize>)>>;
+
+fn counter_in(registry: &Registry, addr: SocketAddr) -> Arc<std::sync::atomic::AtomicUsize> {
+    let mut counters = registry.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, n)) = counters.iter().find(|(a, _)| *a == addr) {
+        return n.clone();
+    }
+    let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    counters.push((addr, n.clone()));
+    n
+}
+
+fn read_in(registry: &Registry, addr: SocketAddr) -> usize {
+    let counters = registry.lock().unwrap_or_else(|e| e.into_inner());
+    counters
+        .iter()
+        .find(|(a, _)| *a == addr)
+        .map_or(0, |(_, n)| n.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+fn open_counter(addr: SocketAddr) -> Arc<std::sync::atomic::AtomicUsize> {
+    counter_in(&OPEN, addr)
+}
+
+/// Connections open now on the MCO listener bound to `addr`.
+pub fn open_connections(addr: SocketAddr) -> usize {
+    read_in(&OPEN, addr)
+}
+
+/// Counts a frame refused by the frame-size cap on the listener `stream`
+/// was accepted on.
+pub(crate) fn count_oversized_frame(stream: &TcpStream) {
+    if let Ok(addr) = stream.local_addr() {
+        counter_in(&OVERSIZED, addr).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Frames refused since start by the frame-size cap of the MCO listener
+/// bound to `addr`.
+pub fn oversized_frames(addr: SocketAddr) -> usize {
+    read_in(&OVERSIZED, addr)
+}
 
 /// Limits of one NPS server.
 ///
@@ -32,6 +87,8 @@ pub struct ServerSettings {
     pub idle_timeout: Duration,
     /// Largest NPS message accepted, header included.
     pub max_frame_len: usize,
+    /// Where `--record` writes each connection's messages (off by default).
+    pub recorder: Recorder,
 }
 
 impl Default for ServerSettings {
@@ -40,6 +97,7 @@ impl Default for ServerSettings {
             max_connections: 256,
             idle_timeout: Duration::from_secs(30),
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            recorder: Recorder::off(),
         }
     }
 }
@@ -104,7 +162,19 @@ pub(crate) async fn run<H, Fut>(
         max,
         shutdown,
         move |stream, peer, shutdown| {
-            connection(stream, peer, settings.clone(), shutdown, handler.clone())
+            let channel = match server {
+                "login" => Channel::McoLogin,
+                _ => Channel::McoPersona,
+            };
+            let log = (settings.recorder).connection_on(channel, stream.local_addr().ok(), peer);
+            connection(
+                stream,
+                peer,
+                settings.clone(),
+                shutdown,
+                handler.clone(),
+                log,
+            )
         },
     )
     .await;
@@ -128,6 +198,7 @@ pub(crate) async fn accept_loop<C, Fut>(
     let slots = Arc::new(Semaphore::new(max_connections.max(1)));
     let mut connections = JoinSet::new();
     let local = listener.local_addr().ok();
+    let open = local.map(open_counter);
     info!(server, addr = ?local, "listening");
     loop {
         if *shutdown.borrow() {
@@ -166,9 +237,16 @@ pub(crate) async fn accept_loop<C, Fut>(
         };
         let span = tracing::info_span!("mco", server, %peer);
         let task = serve_connection(stream, peer, shutdown.clone());
+        let open = open.clone();
+        if let Some(n) = &open {
+            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         connections.spawn(
             async move {
                 task.await;
+                if let Some(n) = open {
+                    n.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 drop(permit);
             }
             .instrument(span),
@@ -180,12 +258,33 @@ pub(crate) async fn accept_loop<C, Fut>(
     while connections.join_next().await.is_some() {}
 }
 
+/// A frame into the connection's transcript, as the bytes on the wire.
+pub(crate) fn record_frame(log: &ConnectionLog, inbound: bool, frame: &NpsFrame) {
+    if !log.is_on() {
+        return;
+    }
+    let mut bytes = bytes::BytesMut::new();
+    let encoded = tokio_util::codec::Encoder::encode(
+        &mut NpsCodec::server(usize::from(u16::MAX)),
+        frame.clone(),
+        &mut bytes,
+    );
+    if encoded.is_ok() {
+        if inbound {
+            log.inbound(&bytes, &[]);
+        } else {
+            log.outbound(&bytes, &[]);
+        }
+    }
+}
+
 async fn connection<H, Fut>(
     stream: TcpStream,
     peer: SocketAddr,
     settings: ServerSettings,
     mut shutdown: watch::Receiver<bool>,
     handler: H,
+    log: ConnectionLog,
 ) where
     H: Fn(NpsFrame) -> Fut,
     Fut: Future<Output = Reply>,
@@ -213,6 +312,9 @@ async fn connection<H, Fut>(
                 break;
             }
             Ok(Some(Err(error))) => {
+                if matches!(error, crate::wire::FrameError::TooLong { .. }) {
+                    count_oversized_frame(framed.get_ref());
+                }
                 warn!(%error, "bad input; closing");
                 break;
             }
@@ -220,6 +322,7 @@ async fn connection<H, Fut>(
         };
         let id = frame.id;
         let len = frame.total_len();
+        record_frame(&log, true, &frame);
         let reply = handler(frame).await;
         info!(
             id = format_args!("{id:#06x}"),
@@ -228,6 +331,7 @@ async fn connection<H, Fut>(
             "message"
         );
         for out in reply.frames {
+            record_frame(&log, false, &out);
             match tokio::time::timeout(settings.idle_timeout, framed.send(out)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {

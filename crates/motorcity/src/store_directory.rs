@@ -50,6 +50,11 @@ pub struct DirectorySettings {
     /// `reasonurl` of AuthLogin refusals: a page where players can read
     /// about their account (the server's own help page).
     pub help_url: String,
+    /// Most players logged in at once (live sessions); 0 = no cap. A full
+    /// shard refuses AuthLogin to accounts without a live session (those
+    /// with one are coming back, e.g. after a crash, and already count)
+    /// and shows `Status_Reason=Full` in the shard list.
+    pub population_cap: u32,
 }
 
 impl Default for DirectorySettings {
@@ -69,6 +74,7 @@ impl Default for DirectorySettings {
             },
             max_personas_per_account: 2,
             help_url: String::new(),
+            population_cap: 0,
         }
     }
 }
@@ -168,6 +174,9 @@ pub enum AuthOutcome {
     /// Too many recent failures for this name or address; the password was
     /// not checked.
     Throttled { until: DateTime<Utc> },
+    /// Right password, but the shard is at its population cap and this
+    /// account is not logged in already.
+    ShardFull(CustomerId),
 }
 
 /// The MCO servers' directory on Pitlane's store.
@@ -293,6 +302,10 @@ impl StoreDirectory {
                 warn!(?username, %client_ip, %until, "AuthLogin: throttled");
                 AuthLoginResponse::Invalid(AuthFailure::throttled(url))
             }
+            Ok(AuthOutcome::ShardFull(customer)) => {
+                info!(?username, %client_ip, %customer, cap = self.settings.population_cap, "AuthLogin: shard full");
+                AuthLoginResponse::Invalid(AuthFailure::shard_full(url))
+            }
             Err(error) => {
                 error!(?username, %client_ip, %error, "AuthLogin: store failed");
                 AuthLoginResponse::Invalid(AuthFailure::new(
@@ -384,6 +397,18 @@ impl StoreDirectory {
             .clear(FailureScope::Account, &account)
             .await
             .map_err(store_error)?;
+        if self.is_full().await? {
+            let returning = self
+                .store
+                .mco_sessions()
+                .live(found.customer_id, now)
+                .await
+                .map_err(store_error)?
+                .is_some();
+            if !returning {
+                return Ok(AuthOutcome::ShardFull(customer));
+            }
+        }
         let ticket = new_ticket();
         self.store
             .mco_tickets()
@@ -530,6 +555,12 @@ impl StoreDirectory {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
+    /// Whether the population cap is reached (never without a cap).
+    pub async fn is_full(&self) -> Result<bool, DirectoryError> {
+        let cap = self.settings.population_cap;
+        Ok(cap > 0 && self.population(None).await? >= cap)
+    }
+
     /// The ShardList document for these shards, with live populations and
     /// this directory's persona limit filled in. With a single shard every
     /// logged-in player counts, including those still on the persona
@@ -545,6 +576,10 @@ impl StoreDirectory {
             match self.population(which).await {
                 Ok(n) => shard.population = n,
                 Err(error) => error!(%error, shard = shard.shard_id, "ShardList population"),
+            }
+            let cap = self.settings.population_cap;
+            if cap > 0 && shard.population >= cap && shard.status_reason.is_empty() {
+                shard.status_reason = "Full".into();
             }
         }
         render_shard_list(&shards)

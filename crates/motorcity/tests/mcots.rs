@@ -10,7 +10,6 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use common::*;
 use futures_util::{SinkExt, StreamExt};
-use motorcity::catalogue::Catalogue;
 use motorcity::crypto::McotsCipher;
 use motorcity::mcots::frame::{TomcCodec, TomcFrame, FLAG_ENCRYPTED};
 use motorcity::mcots::messages::{self, no, ClientConnect, GenericReply, GenericRequest, McLogin};
@@ -207,11 +206,7 @@ async fn from_connect_to_owning_a_car() {
             starting_money: 20_000,
             ..McotsSettings::default()
         };
-        let mcots = Arc::new(Mcots::new(
-            dir.clone(),
-            Arc::new(Catalogue::builtin().unwrap()),
-            settings,
-        ));
+        let mcots = Arc::new(Mcots::new(dir.clone(), settings));
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(serve_mcots(listener, mcots, stop_rx));
 

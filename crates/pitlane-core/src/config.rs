@@ -381,6 +381,131 @@ pub struct MotorCitySettings {
     pub dealer_refresh_hours: u64,
     /// Cars each dealer offers.
     pub dealer_stock_size: usize,
+    /// Discount of each dealer's deal of the day, in percent.
+    pub deal_percent_off: u32,
+    /// The shard's `Description` in the shard list (the MCO message of the
+    /// day); empty = the shard name.
+    pub shard_description: String,
+    /// Most players logged in at once (0 = no cap). A full shard shows
+    /// `Status_Reason=Full` in the shard list and refuses AuthLogin to
+    /// players without a live session.
+    pub population_cap: u32,
+    /// Lobby chat channels, in list order.
+    pub channels: Vec<McoChannel>,
+    /// Lobby reply ids sent inside 0x1101 (DES) rather than in clear.
+    pub encrypted_lobby_replies: Vec<u16>,
+    /// Race lobbies MCOTS lists (MC_GET_LOBBIES).
+    pub lobbies: Vec<McoLobby>,
+    /// Game URLs MCOTS hands out (MC_GET_GAME_URLS).
+    pub game_urls: Vec<McoGameUrl>,
+    /// The MCO tunables record (MC_GET_MCO_TUNABLES).
+    pub tunables: McoTunables,
+}
+
+impl MotorCitySettings {
+    /// Settings that would confuse the client or the lobby.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut ids = std::collections::BTreeSet::new();
+        for c in &self.channels {
+            if c.name.is_empty() || c.capacity == 0 || !ids.insert(c.id) {
+                return Err(format!(
+                    "motorcity.channels: channel {} needs a name, a capacity above 0 and an id of its own",
+                    c.id
+                ));
+            }
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        if let Some(l) = self.lobbies.iter().find(|l| !ids.insert(l.id)) {
+            return Err(format!("motorcity.lobbies: id {} appears twice", l.id));
+        }
+        if self.deal_percent_off > 100 {
+            return Err("motorcity.deal_percent_off must be between 0 and 100".into());
+        }
+        if self.dealer_stock_size == 0 {
+            return Err("motorcity.dealer_stock_size must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// A lobby chat channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McoChannel {
+    pub id: u32,
+    pub name: String,
+    /// Most players in it at once.
+    pub capacity: u16,
+}
+
+/// A race lobby in MCOTS's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McoLobby {
+    pub id: u32,
+    pub name: String,
+}
+
+/// A game URL by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McoGameUrl {
+    pub id: u32,
+    pub url: String,
+}
+
+/// The tunables record the client asks MCOTS for; field names follow the
+/// community's layout (spec section 8.2), none is confirmed by a client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct McoTunables {
+    pub club_creation_cost: u32,
+    pub club_creation_level: u32,
+    pub club_officer_level: u32,
+    pub inventory_per_level: u32,
+    pub cars_per_level: u32,
+    pub max_ez_street_level: u32,
+    pub club_switch_cooldown: u32,
+    pub repair_cost_mod: f64,
+    pub scrap_value_mod: f64,
+    pub add_cost: [u32; 7],
+    pub trade_in_mod: f64,
+    pub sim_street_max_wager: u32,
+    pub salary_per_level: u32,
+    pub club_max_members: u32,
+    pub club_reg_cost: u32,
+    pub club_re_reg_cost: u32,
+    pub classified_ad_rate: u32,
+    pub ad_max_duration: u32,
+    pub ad_max_size: u32,
+    pub ad_max_per_player: u32,
+}
+
+impl Default for McoTunables {
+    fn default() -> Self {
+        Self {
+            club_creation_cost: 10_000,
+            club_creation_level: 5,
+            club_officer_level: 3,
+            inventory_per_level: 10,
+            cars_per_level: 2,
+            max_ez_street_level: 5,
+            club_switch_cooldown: 7,
+            repair_cost_mod: 1.0,
+            scrap_value_mod: 0.5,
+            add_cost: [10, 20, 30, 40, 50, 60, 70],
+            trade_in_mod: 0.75,
+            sim_street_max_wager: 1_000,
+            salary_per_level: 100,
+            club_max_members: 50,
+            club_reg_cost: 1_000,
+            club_re_reg_cost: 500,
+            classified_ad_rate: 10,
+            ad_max_duration: 7,
+            ad_max_size: 256,
+            ad_max_per_player: 5,
+        }
+    }
 }
 
 impl Default for MotorCitySettings {
@@ -399,6 +524,28 @@ impl Default for MotorCitySettings {
             starting_money: 25_000,
             dealer_refresh_hours: 24,
             dealer_stock_size: 12,
+            deal_percent_off: 10,
+            shard_description: String::new(),
+            population_cap: 0,
+            channels: vec![
+                McoChannel {
+                    id: 2,
+                    name: "LOBBY".into(),
+                    capacity: 100,
+                },
+                McoChannel {
+                    id: 191,
+                    name: "MCCHAT".into(),
+                    capacity: 100,
+                },
+            ],
+            encrypted_lobby_replies: Vec::new(),
+            lobbies: vec![McoLobby {
+                id: 1,
+                name: "main".into(),
+            }],
+            game_urls: Vec::new(),
+            tunables: McoTunables::default(),
         }
     }
 }
@@ -574,6 +721,7 @@ impl Config {
                 mode.rule_set
             )));
         }
+        self.motorcity.validate().map_err(invalid)?;
         if self.tls.cert_file.is_some() != self.tls.key_file.is_some() {
             return Err(invalid("tls.cert_file and tls.key_file go together".into()));
         }
@@ -632,6 +780,23 @@ mod tests {
         let err = Config::from_toml("[server]\nnmae = \"x\"\n", Path::new("my.toml")).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("my.toml") && text.contains("nmae"), "{text}");
+    }
+
+    #[test]
+    fn motor_city_channels_and_dealer_settings_are_checked() {
+        let ok = "[motorcity]\nchannels = [{ id = 5, name = \"DRAG\", capacity = 8 }]\n";
+        let config = Config::from_toml(ok, Path::new("t")).unwrap();
+        assert_eq!(config.motorcity.channels[0].name, "DRAG");
+        for bad in [
+            "[motorcity]\nchannels = [{ id = 5, name = \"A\", capacity = 8 }, { id = 5, name = \"B\", capacity = 8 }]\n",
+            "[motorcity]\nchannels = [{ id = 5, name = \"\", capacity = 8 }]\n",
+            "[motorcity]\ndeal_percent_off = 101\n",
+            "[motorcity]\ndealer_stock_size = 0\n",
+            "[motorcity]\nlobbies = [{ id = 1, name = \"a\" }, { id = 1, name = \"b\" }]\n",
+        ] {
+            let err = Config::from_toml(bad, Path::new("t")).unwrap_err();
+            assert!(err.to_string().contains("motorcity"), "{bad}: {err}");
+        }
     }
 
     #[test]

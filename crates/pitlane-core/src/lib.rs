@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod config;
 pub mod ids;
+pub mod recording;
 pub mod seasons;
 
 pub use clock::{Clock, ManualClock, SystemClock};

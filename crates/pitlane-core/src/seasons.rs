@@ -7,6 +7,15 @@
 //! started 2024-01-01). Season numbers are server state, not a function of
 //! the date, so the calendar is anchored on one known season and counts on
 //! from there. Every number here comes from the config.
+//!
+//! An operator can also start a season ahead of its date ("start next
+//! season now" on the dashboard). Such an early start is stored in the
+//! database and held here in [`EarlyStarts`]: season N then runs from that
+//! instant instead of its calendar date, and every later season keeps its
+//! calendar dates, so the numbering never drifts away from the calendar.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,6 +33,51 @@ pub struct SeasonCalendar {
     pub active_months: u32,
     /// ...on this day of that month, at 00:00 UTC.
     pub active_until_day: u32,
+    /// Seasons the operator started before their calendar date. Runtime
+    /// state from the database, never in the config file; clones of a
+    /// calendar share it, so the dashboard's change reaches every service.
+    #[serde(skip)]
+    pub early_starts: EarlyStarts,
+}
+
+/// Season number -> the instant the operator started it, shared.
+#[derive(Debug, Clone, Default)]
+pub struct EarlyStarts(Arc<RwLock<BTreeMap<i32, DateTime<Utc>>>>);
+
+/// Runtime state, not configuration: two calendars with the same settings
+/// are the same calendar whatever the operator did since start-up.
+impl PartialEq for EarlyStarts {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+impl Eq for EarlyStarts {}
+
+impl EarlyStarts {
+    /// Replaces everything held with `starts` (as loaded from the store).
+    pub fn replace(&self, starts: impl IntoIterator<Item = (i32, DateTime<Utc>)>) {
+        let mut map = self.0.write().unwrap_or_else(|e| e.into_inner());
+        *map = starts.into_iter().collect();
+    }
+
+    pub fn insert(&self, season_id: i32, starts_at: DateTime<Utc>) {
+        self.0
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(season_id, starts_at);
+    }
+
+    pub fn get(&self, season_id: i32) -> Option<DateTime<Utc>> {
+        self.read().get(&season_id).copied()
+    }
+
+    pub fn all(&self) -> Vec<(i32, DateTime<Utc>)> {
+        self.read().iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<i32, DateTime<Utc>>> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Default for SeasonCalendar {
@@ -34,6 +88,7 @@ impl Default for SeasonCalendar {
             cycle_months: 2,
             active_months: 1,
             active_until_day: 15,
+            early_starts: EarlyStarts::default(),
         }
     }
 }
@@ -82,8 +137,36 @@ impl SeasonCalendar {
         Ok(())
     }
 
-    /// The season running at `now` (assumes a validated calendar).
+    /// The season running at `now` (assumes a validated calendar): the
+    /// calendar's season, or a later one the operator started early.
     pub fn at(&self, now: DateTime<Utc>) -> SeasonState {
+        let n = self.scheduled_index(now);
+        let early = self
+            .early_starts
+            .read()
+            .iter()
+            .filter(|(season, at)| **at <= now && i64::from(**season) > self.season_of(n))
+            .map(|(season, _)| *season)
+            .max();
+        let n = match early {
+            Some(season) => i64::from(season) - i64::from(self.anchor_season),
+            None => n,
+        };
+        let starts_at = self.effective_start(n);
+        let inactive_at = self.inactive_of(n);
+        let next_starts_at = self.effective_start(n + 1);
+        SeasonState {
+            season_id: self.season_of(n) as i32,
+            starts_at,
+            inactive_at,
+            next_starts_at,
+            is_active: now < inactive_at,
+        }
+    }
+
+    /// The calendar's own season index at `now` (0 = the anchor season),
+    /// ignoring early starts.
+    fn scheduled_index(&self, now: DateTime<Utc>) -> i64 {
         let cycle = i64::from(self.cycle_months.max(1));
         let anchor = month_index(self.anchor_start.year(), self.anchor_start.month());
         let current = month_index(now.year(), now.month());
@@ -93,16 +176,30 @@ impl SeasonCalendar {
         if self.start_of(n) > now {
             n -= 1;
         }
-        let starts_at = self.start_of(n);
-        let inactive_at = self.inactive_of(n);
-        let next_starts_at = self.start_of(n + 1);
-        SeasonState {
-            season_id: self.anchor_season.saturating_add(n as i32),
-            starts_at,
-            inactive_at,
-            next_starts_at,
-            is_active: now < inactive_at,
+        n
+    }
+
+    fn season_of(&self, n: i64) -> i64 {
+        (i64::from(self.anchor_season) + n).clamp(i64::from(i32::MIN), i64::from(i32::MAX))
+    }
+
+    /// When season index `n` begins: its calendar date, or earlier when the
+    /// operator started it early.
+    fn effective_start(&self, n: i64) -> DateTime<Utc> {
+        let scheduled = self.start_of(n);
+        match i32::try_from(self.season_of(n))
+            .ok()
+            .and_then(|s| self.early_starts.get(s))
+        {
+            Some(early) if early < scheduled => early,
+            _ => scheduled,
         }
+    }
+
+    /// The season that "start next season now" at `now` starts: the one
+    /// after the season running.
+    pub fn next_season_id(&self, now: DateTime<Utc>) -> i32 {
+        self.at(now).season_id.saturating_add(1)
     }
 
     /// `NextInactiveSeasonDate`: the end of the current active phase, or of
@@ -195,6 +292,40 @@ mod tests {
         cal.active_until_day = 15;
         cal.active_months = 2;
         assert_eq!(cal.validate(), Err(CalendarError::ActiveTooLong));
+    }
+
+    #[test]
+    fn an_early_start_makes_the_next_season_current_and_keeps_later_dates() {
+        let cal = SeasonCalendar::default();
+        let shared = cal.clone();
+        let now = utc("2023-11-18T19:45:21Z");
+        assert_eq!(cal.next_season_id(now), 46);
+        shared.early_starts.insert(46, now);
+        let s = cal.at(now);
+        assert_eq!(s.season_id, 46, "clones share the early starts");
+        assert!(s.is_active);
+        assert_eq!(s.starts_at, now);
+        assert_eq!(s.inactive_at, utc("2024-02-15T00:00:00Z"));
+        assert_eq!(s.next_starts_at, utc("2024-03-01T00:00:00Z"));
+        // Just before, season 45 ran and ended at the early start.
+        let before = cal.at(now - chrono::Duration::seconds(1));
+        assert_eq!(before.season_id, 45);
+        assert_eq!(before.next_starts_at, now);
+        // Once the calendar reaches season 46's own date nothing changes,
+        // and 47 comes on its date.
+        assert_eq!(cal.at(utc("2024-01-10T00:00:00Z")).season_id, 46);
+        assert_eq!(cal.at(utc("2024-03-01T00:00:00Z")).season_id, 47);
+        // A second early start goes on from there.
+        let later = utc("2023-11-20T00:00:00Z");
+        cal.early_starts.insert(47, later);
+        assert_eq!(cal.at(later).season_id, 47);
+        assert_eq!(cal.at(utc("2024-01-10T00:00:00Z")).season_id, 47);
+        assert_eq!(cal.at(utc("2024-05-01T00:00:00Z")).season_id, 48);
+        // Settings compare equal whatever was started early.
+        assert_eq!(cal, SeasonCalendar::default());
+        // An early start recorded for a season already past is ignored.
+        cal.early_starts.replace([(44, later)]);
+        assert_eq!(cal.at(later).season_id, 45);
     }
 
     proptest::proptest! {

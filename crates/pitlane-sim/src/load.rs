@@ -97,6 +97,13 @@ pub enum Workload {
         max_polls: usize,
     },
     Endpoint(Endpoint),
+    /// `players` Micro Machines players log in, then each keeps one
+    /// EnterMatchmaking2 poll open on its own connection, again and again,
+    /// in a queue of its own (a distinct `NetworkVersion`), so the server
+    /// holds every poll for its full hold time: the "held polls" target.
+    HeldPolls {
+        players: usize,
+    },
 }
 
 /// Where the simulated Motor City Online players connect.
@@ -134,6 +141,7 @@ pub struct McoSession {
     pub index: usize,
     pub customer: CustomerId,
     pub persona: PersonaId,
+    pub persona_name: String,
     pub session_key: motorcity::SessionKey,
 }
 
@@ -346,6 +354,9 @@ pub struct Report {
     pub notes: BTreeMap<String, u64>,
     /// VmHWM of the server process, when its pid was given.
     pub server_peak_rss_kb: Option<u64>,
+    /// VmRSS of the server process at the end of the run (what it holds
+    /// with the run's connections still open, apart from earlier peaks).
+    pub server_rss_at_end_kb: Option<u64>,
 }
 
 impl Report {
@@ -390,8 +401,9 @@ impl Report {
         }
         match self.server_peak_rss_kb {
             Some(kb) => out.push_str(&format!(
-                "server peak RSS (VmHWM): {:.1} MB\n",
-                kb as f64 / 1024.0
+                "server peak RSS (VmHWM): {:.1} MB; RSS at the end (VmRSS): {:.1} MB\n",
+                kb as f64 / 1024.0,
+                self.server_rss_at_end_kb.unwrap_or(0) as f64 / 1024.0
             )),
             None => out.push_str("server peak RSS: not measured (no --server-pid)\n"),
         }
@@ -434,6 +446,7 @@ impl Report {
                     max_polls,
                 } => format!("players: {mmws} Micro Machines, {mco} Motor City Online (max {max_polls} polls)"),
                 Workload::Endpoint(e) => format!("endpoint {}", e.name()),
+                Workload::HeldPolls { players } => format!("{players} held matchmaking polls"),
             },
             concurrency: plan.concurrency,
             elapsed_secs: elapsed.as_secs_f64(),
@@ -444,16 +457,22 @@ impl Report {
                 .map(|(k, v)| (k.to_string(), v))
                 .collect(),
             server_peak_rss_kb: plan.server_pid.and_then(peak_rss_kb),
+            server_rss_at_end_kb: plan.server_pid.and_then(|pid| proc_status_kb(pid, "VmRSS:")),
         }
     }
 }
 
 /// VmHWM of a process (Linux), in kB.
 pub fn peak_rss_kb(pid: u32) -> Option<u64> {
+    proc_status_kb(pid, "VmHWM:")
+}
+
+/// One `kB` field of `/proc/PID/status`.
+pub fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
@@ -469,6 +488,7 @@ pub async fn run(plan: LoadPlan) -> Result<Report, PlanError> {
             max_polls,
         } => run_players(&plan, mmws, mco, max_polls, deadline).await,
         Workload::Endpoint(endpoint) => run_endpoint(&plan, endpoint, deadline).await,
+        Workload::HeldPolls { players } => run_held_polls(&plan, players, deadline).await,
     };
     Ok(Report::build(&plan, recorder, started.elapsed()))
 }
@@ -703,6 +723,7 @@ async fn mco_player(
             index: n,
             customer,
             persona: persona.id,
+            persona_name: persona.name.clone(),
             session_key,
         };
         next.run(&session, rec).await;
@@ -728,65 +749,315 @@ impl ErrorKind for LoadStepError {
     }
 }
 
+/// A request line, the headers the game's Unity client sends, and the
+/// body, as bytes built once: the generator's own CPU goes to sending, not
+/// to building requests (it shares the machine with the server).
+pub fn raw_request(method: &str, path: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: UnityPlayer/5.4.5p1 (http://unity3d.com)\r\nAccept: */*\r\nAccept-Encoding: identity\r\nX-Unity-Version: 5.4.5p1\r\n",
+        crate::mmws::MMCOS_HOST
+    );
+    if method == "POST" {
+        out.push_str(&format!(
+            "Content-Length: {}\r\ncontent-type: application/xml\r\n",
+            body.len()
+        ));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// Why an exchange on a [`KeepAlive`] connection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RawError {
+    #[error("cannot connect: {0}")]
+    Connect(std::io::Error),
+    #[error("{0}")]
+    Io(std::io::Error),
+    #[error("the server closed the connection before answering")]
+    Closed,
+    #[error("the answer is not HTTP/1.1 with a Content-Length")]
+    Malformed,
+    #[error("no answer in time")]
+    Timeout,
+    #[error("HTTP status {0}")]
+    Status(u16),
+    #[error("the answer lacks {0}")]
+    Shape(&'static str),
+}
+
+impl ErrorKind for RawError {
+    fn kind(&self) -> String {
+        match self {
+            RawError::Connect(e) => format!("connect:{:?}", e.kind()),
+            RawError::Io(e) => format!("io:{:?}", e.kind()),
+            RawError::Closed => "closed".into(),
+            RawError::Malformed => "malformed".into(),
+            RawError::Timeout => "timeout".into(),
+            RawError::Status(s) => format!("status:{s}"),
+            RawError::Shape(what) => format!("shape:{what}"),
+        }
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection, as a game client holds it: requests
+/// go out as prepared bytes, answers are read by `Content-Length` with no
+/// further parsing. A connection the server closed is reopened once.
+#[derive(Debug)]
+pub struct KeepAlive {
+    addr: SocketAddr,
+    stream: Option<tokio::net::TcpStream>,
+    buf: Vec<u8>,
+    /// The body of the last answer.
+    pub body: Vec<u8>,
+}
+
+impl KeepAlive {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            stream: None,
+            buf: Vec::with_capacity(4096),
+            body: Vec::new(),
+        }
+    }
+
+    /// Sends `request` and reads the answer; returns its status (the body
+    /// is in [`KeepAlive::body`]). Any status is returned, not an error.
+    pub async fn exchange(&mut self, request: &[u8], timeout: Duration) -> Result<u16, RawError> {
+        match tokio::time::timeout(timeout, self.exchange_retrying(request)).await {
+            Ok(result) => {
+                if result.is_err() {
+                    self.stream = None;
+                }
+                result
+            }
+            Err(_) => {
+                self.stream = None;
+                Err(RawError::Timeout)
+            }
+        }
+    }
+
+    /// A 2xx answer, or its status as the error.
+    pub async fn ok(&mut self, request: &[u8], timeout: Duration) -> Result<(), RawError> {
+        match self.exchange(request, timeout).await? {
+            200..=299 => Ok(()),
+            status => Err(RawError::Status(status)),
+        }
+    }
+
+    async fn exchange_retrying(&mut self, request: &[u8]) -> Result<u16, RawError> {
+        let reused = self.stream.is_some();
+        match self.exchange_once(request).await {
+            // A kept-alive connection the server has closed meanwhile:
+            // what every HTTP client retries on a fresh connection.
+            Err(RawError::Closed | RawError::Io(_)) if reused => {
+                self.stream = None;
+                self.exchange_once(request).await
+            }
+            other => other,
+        }
+    }
+
+    async fn exchange_once(&mut self, request: &[u8]) -> Result<u16, RawError> {
+        use tokio::io::AsyncWriteExt;
+        if self.stream.is_none() {
+            let stream = tokio::net::TcpStream::connect(self.addr)
+                .await
+                .map_err(RawError::Connect)?;
+            let _ = stream.set_nodelay(true);
+            self.stream = Some(stream);
+        }
+        let stream = self.stream.as_mut().ok_or(RawError::Closed)?;
+        stream.write_all(request).await.map_err(RawError::Io)?;
+        self.buf.clear();
+        let head_end = loop {
+            if let Some(at) = find(&self.buf, b"\r\n\r\n") {
+                break at + 4;
+            }
+            if self.buf.len() > 64 * 1024 {
+                return Err(RawError::Malformed);
+            }
+            if read_some(stream, &mut self.buf).await? == 0 {
+                return Err(RawError::Closed);
+            }
+        };
+        let head = std::str::from_utf8(&self.buf[..head_end]).map_err(|_| RawError::Malformed)?;
+        let status: u16 = head
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok())
+            .ok_or(RawError::Malformed)?;
+        let mut length = None;
+        let mut close = false;
+        for line in head.split("\r\n").skip(1) {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse::<usize>().ok();
+            } else if name.eq_ignore_ascii_case("connection") && value.eq_ignore_ascii_case("close")
+            {
+                close = true;
+            }
+        }
+        let length = length.ok_or(RawError::Malformed)?;
+        while self.buf.len() < head_end + length {
+            if read_some(stream, &mut self.buf).await? == 0 {
+                return Err(RawError::Closed);
+            }
+        }
+        self.body.clear();
+        self.body
+            .extend_from_slice(&self.buf[head_end..head_end + length]);
+        if close {
+            self.stream = None;
+        }
+        Ok(status)
+    }
+}
+
+async fn read_some(
+    stream: &mut tokio::net::TcpStream,
+    buf: &mut Vec<u8>,
+) -> Result<usize, RawError> {
+    use tokio::io::AsyncReadExt;
+    buf.reserve(8192);
+    stream.read_buf(buf).await.map_err(RawError::Io)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The text of `<name>` in an XML answer, found without parsing.
+pub fn element_text<'a>(body: &'a [u8], name: &str) -> Option<&'a str> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = find(body, open.as_bytes())? + open.len();
+    let len = find(&body[start..], close.as_bytes())?;
+    std::str::from_utf8(&body[start..start + len]).ok()
+}
+
+/// The paths of the requests the generator prepares itself.
+fn mmcos_path(path: &str) -> String {
+    format!("/MMCOS{path}")
+}
+
+fn login_request(steam_id: u64, name: &str) -> Vec<u8> {
+    raw_request(
+        "POST",
+        &mmcos_path(crate::mmws::LOGIN_PATH),
+        crate::mmws::login_body(steam_id, name, 45).as_bytes(),
+    )
+}
+
+/// Logs in on a keep-alive connection; the session token.
+async fn raw_login(
+    conn: &mut KeepAlive,
+    request: &[u8],
+    timeout: Duration,
+) -> Result<String, RawError> {
+    conn.ok(request, timeout).await?;
+    element_text(&conn.body, "SessionToken")
+        .map(str::to_string)
+        .ok_or(RawError::Shape("SessionToken"))
+}
+
+fn matchmaking_request(token: &str, search: &Search, network_version: Option<u64>) -> Vec<u8> {
+    let mut body = search.body(token);
+    if let Some(version) = network_version {
+        body = body.replace(
+            "<NetworkVersion>1</NetworkVersion>",
+            &format!("<NetworkVersion>{version}</NetworkVersion>"),
+        );
+    }
+    raw_request(
+        "POST",
+        &mmcos_path(crate::mmws::ENTER_MATCHMAKING_PATH),
+        body.as_bytes(),
+    )
+}
+
+/// Accounts each endpoint worker logs in as, in turn: the steady state of
+/// a server is returning players (a first login also creates the account).
+const LOGIN_ACCOUNTS_PER_WORKER: u64 = 16;
+
 async fn run_endpoint(
     plan: &LoadPlan,
     endpoint: Endpoint,
     deadline: tokio::time::Instant,
 ) -> Recorder {
-    let client = mmws_client(plan);
     let issued = Arc::new(AtomicU64::new(0));
     let limit = plan.max_requests.unwrap_or(u64::MAX);
     let parties = Arc::new(AtomicU64::new(plan.first_player));
+    let status_request: Arc<[u8]> =
+        raw_request("GET", &mmcos_path(crate::mmws::STATUS_PATH), b"").into();
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..plan.concurrency {
-        let client = client.clone();
         let issued = issued.clone();
         let parties = parties.clone();
+        let status_request = status_request.clone();
         let first = plan.first_player;
+        let (addr, timeout) = (plan.server, plan.timeout);
         tasks.spawn(async move {
             let mut rec = Recorder::default();
+            let mut conn = KeepAlive::new(addr);
+            let logins: Vec<Vec<u8>> = if endpoint == Endpoint::Login {
+                (0..LOGIN_ACCOUNTS_PER_WORKER)
+                    .map(|i| {
+                        let steam_id = FIRST_STEAM_ID + first + (worker as u64) * 1_000_000 + i;
+                        login_request(steam_id, &format!("Load{worker}_{i}"))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             // Matchmaking needs a session: one login per worker, timed
             // apart from the measured operation.
             let token = if endpoint == Endpoint::EnterMatchmaking2 {
                 let steam_id = FIRST_STEAM_ID + first + worker as u64;
+                let request = login_request(steam_id, &format!("Load{worker}"));
                 match rec
-                    .time(
-                        "Login (setup)",
-                        client.login(steam_id, &format!("Load{worker}")),
-                    )
+                    .time("Login (setup)", raw_login(&mut conn, &request, timeout))
                     .await
                 {
-                    Some(login) => login.token,
+                    Some(token) => token,
                     None => return rec,
                 }
             } else {
                 String::new()
             };
-            let mut round = 0u64;
+            let mut round = 0usize;
             while tokio::time::Instant::now() < deadline
                 && issued.fetch_add(1, Ordering::Relaxed) < limit
             {
                 let work = async {
                     match endpoint {
                         Endpoint::ServerStatus => {
-                            rec.time("ServerStatus", async {
-                                ok_status(client.server_status().await)
-                            })
-                            .await;
+                            rec.time("ServerStatus", conn.ok(&status_request, timeout))
+                                .await;
                         }
                         Endpoint::Login => {
-                            let steam_id =
-                                FIRST_STEAM_ID + first + (worker as u64) * 1_000_000 + round % 1000;
-                            rec.time("Login", client.login(steam_id, "Load")).await;
+                            let request = &logins[round % logins.len()];
+                            rec.time("Login", raw_login(&mut conn, request, timeout))
+                                .await;
                         }
                         Endpoint::EnterMatchmaking2 => {
                             let party = parties.fetch_add(1, Ordering::Relaxed);
                             let mut search = Search::new(party, "UnrankedRace", "Race", "Unranked");
                             search.start_now = true;
-                            rec.time(
-                                "EnterMatchmaking2",
-                                client.enter_matchmaking(&token, &search),
-                            )
+                            let request = matchmaking_request(&token, &search, None);
+                            rec.time("EnterMatchmaking2", async {
+                                conn.ok(&request, timeout).await?;
+                                element_text(&conn.body, "RaceKey")
+                                    .map(|_| ())
+                                    .ok_or(RawError::Shape("RaceKey"))
+                            })
                             .await;
                         }
                     }
@@ -806,6 +1077,234 @@ async fn run_endpoint(
         }
     }
     all
+}
+
+/// Every player logs in (`plan.concurrency` at a time), then all of them
+/// poll at once, each in its own queue, until the time is up. A poll cut
+/// off by the end of the run is not an error: the server was still
+/// holding it, which is the point.
+async fn run_held_polls(
+    plan: &LoadPlan,
+    players: usize,
+    deadline: tokio::time::Instant,
+) -> Recorder {
+    let mut all = Recorder::default();
+    let gate = Arc::new(tokio::sync::Semaphore::new(plan.concurrency));
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let peak = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (addr, timeout, first) = (plan.server, plan.timeout, plan.first_player);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..players {
+        let gate = gate.clone();
+        let in_flight = in_flight.clone();
+        let peak = peak.clone();
+        tasks.spawn(async move {
+            let mut rec = Recorder::default();
+            let mut conn = KeepAlive::new(addr);
+            let n = first + i as u64;
+            let token = {
+                let Ok(_permit) = gate.acquire().await else {
+                    return rec;
+                };
+                let request = login_request(FIRST_STEAM_ID + n, &format!("Held{n}"));
+                match rec
+                    .time("Login (setup)", raw_login(&mut conn, &request, timeout))
+                    .await
+                {
+                    Some(token) => token,
+                    None => return rec,
+                }
+            };
+            let search = Search::new(n, "RankedRace", "Race", "Ranked");
+            // A queue of its own: nobody else has this client version.
+            let request = matchmaking_request(&token, &search, Some(1_000_000 + n));
+            loop {
+                let poll = async {
+                    let now = in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+                    peak.fetch_max(now, Ordering::Relaxed);
+                    let answer = conn.ok(&request, timeout).await;
+                    in_flight.fetch_sub(1, Ordering::Relaxed);
+                    answer
+                };
+                let started = Instant::now();
+                match tokio::time::timeout_at(deadline, poll).await {
+                    Err(_) => {
+                        in_flight.fetch_sub(1, Ordering::Relaxed);
+                        rec.note("polls still held at the end");
+                        break;
+                    }
+                    Ok(outcome) => {
+                        let micros =
+                            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                        let stats = rec.ops.entry("EnterMatchmaking2 (held)").or_default();
+                        match outcome {
+                            Ok(()) => stats.micros.push(micros),
+                            Err(e) => {
+                                *stats.errors.entry(e.kind()).or_default() += 1;
+                                break;
+                            }
+                        }
+                    }
+                }
+            }
+            rec
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        if let Ok(rec) = done {
+            all.merge(rec);
+        }
+    }
+    *all.notes.entry("peak polls open at once").or_default() += peak.load(Ordering::Relaxed) as u64;
+    all
+}
+
+/// The Motor City Online steps after persona selection: lobby login
+/// (0x100 with the session key), channel list, join, then an MCOTS
+/// session (connect, MC_LOGIN). With `hold_lobby_until`, the lobby
+/// connection is then kept open, idle, until that instant: the "idle
+/// lobby connections" target.
+pub struct LobbyAndMcots {
+    pub lobby: SocketAddr,
+    pub mcots: SocketAddr,
+    pub hold_lobby_until: Option<tokio::time::Instant>,
+    /// Lobby connections each player opens and holds (the first one also
+    /// lists and joins a channel), so thousands of idle connections need
+    /// not cost thousands of AuthLogin password checks.
+    pub lobby_connections: usize,
+    /// The server's pid: its RSS is read each time a player's connections
+    /// are all held, so the report shows what the idle connections cost
+    /// apart from the peak of the logins before.
+    pub server_pid: Option<u32>,
+    rss_while_held_kb: AtomicU64,
+    held: std::sync::atomic::AtomicUsize,
+    peak_held: std::sync::atomic::AtomicUsize,
+}
+
+impl LobbyAndMcots {
+    pub fn new(lobby: SocketAddr, mcots: SocketAddr) -> Self {
+        Self {
+            lobby,
+            mcots,
+            hold_lobby_until: None,
+            lobby_connections: 1,
+            server_pid: None,
+            rss_while_held_kb: AtomicU64::new(0),
+            held: Default::default(),
+            peak_held: Default::default(),
+        }
+    }
+
+    /// Most lobby connections held open at once so far.
+    pub fn peak_held(&self) -> usize {
+        self.peak_held.load(Ordering::Relaxed)
+    }
+
+    /// The server's largest RSS read while connections were held, in kB.
+    pub fn rss_while_held_kb(&self) -> u64 {
+        self.rss_while_held_kb.load(Ordering::Relaxed)
+    }
+}
+
+impl McoContinuation for LobbyAndMcots {
+    fn run<'a>(&'a self, session: &'a McoSession, rec: &'a mut Recorder) -> StepsFuture<'a> {
+        Box::pin(async move {
+            let name = session.persona_name.as_str();
+            let Some(mut lobby) = rec
+                .time(
+                    "MCO lobby login (0x100)",
+                    mco::LobbyClient::login(
+                        self.lobby,
+                        &session.session_key,
+                        session.customer,
+                        session.persona,
+                        name,
+                    ),
+                )
+                .await
+            else {
+                return;
+            };
+            let Some(channels) = rec.time("MCO lobby channels", lobby.channels()).await else {
+                return;
+            };
+            if let Some(first) = channels.first() {
+                let id = first.id;
+                let joined = rec
+                    .time("MCO lobby join", async {
+                        match lobby.join(id).await {
+                            Ok(true) => Ok(()),
+                            Ok(false) => Err(LoadStepError::Refused("lobby join")),
+                            Err(e) => Err(LoadStepError::Mco(e)),
+                        }
+                    })
+                    .await;
+                if joined.is_none() {
+                    return;
+                }
+            }
+            let mcots = rec
+                .time("MCOTS connect + login", async {
+                    let mut c = mco::McotsClient::connect(
+                        self.mcots,
+                        &session.session_key,
+                        session.customer,
+                        session.persona,
+                        name,
+                    )
+                    .await
+                    .map_err(LoadStepError::Mco)?;
+                    let login = motorcity::mcots::messages::McLogin {
+                        customer_id: session.customer.0,
+                        persona_id: session.persona.0,
+                        lot_owner_id: 0,
+                        branded_part_id: 0,
+                        skin_id: 0,
+                        persona_name: name.to_string(),
+                        mc_version: 6001,
+                    };
+                    c.ask(login.to_bytes(), 1)
+                        .await
+                        .map_err(LoadStepError::Mco)?;
+                    Ok::<_, LoadStepError>(c)
+                })
+                .await;
+            drop(mcots);
+            let Some(until) = self.hold_lobby_until else {
+                return;
+            };
+            let mut open = vec![lobby];
+            for _ in 1..self.lobby_connections.max(1) {
+                let more = rec
+                    .time(
+                        "MCO lobby login (0x100)",
+                        mco::LobbyClient::login(
+                            self.lobby,
+                            &session.session_key,
+                            session.customer,
+                            session.persona,
+                            name,
+                        ),
+                    )
+                    .await;
+                match more {
+                    Some(c) => open.push(c),
+                    None => break,
+                }
+            }
+            let now = self.held.fetch_add(open.len(), Ordering::Relaxed) + open.len();
+            self.peak_held.fetch_max(now, Ordering::Relaxed);
+            if let Some(kb) = self
+                .server_pid
+                .and_then(|pid| proc_status_kb(pid, "VmRSS:"))
+            {
+                self.rss_while_held_kb.fetch_max(kb, Ordering::Relaxed);
+            }
+            tokio::time::sleep_until(until).await;
+            self.held.fetch_sub(open.len(), Ordering::Relaxed);
+            drop(open);
+        })
+    }
 }
 
 #[cfg(test)]

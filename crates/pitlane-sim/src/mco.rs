@@ -496,11 +496,15 @@ fn unexpected(step: &'static str, id: u16) -> McoSimError {
 }
 
 /// A simulated lobby connection (TCP 7003): 0x100 login, then commands in
-/// 0x1101 with the client's DES chain. Replies are read in clear, the
-/// server's default.
+/// 0x1101 with the client's DES chain. Replies come in clear (the server's
+/// default) or, for ids the operator switched over, inside 0x1101 with the
+/// server's chain; [`recv`](LobbyClient::recv) opens those and counts them.
 pub struct LobbyClient {
     stream: TcpStream,
     tx: motorcity::crypto::LobbyCipher,
+    rx: motorcity::crypto::LobbyCipher,
+    /// Replies that arrived encrypted so far.
+    pub encrypted_replies: usize,
 }
 
 const LOBBY_STEP: &str = "lobby (7003)";
@@ -540,6 +544,8 @@ impl LobbyClient {
         let mut client = LobbyClient {
             stream,
             tx: motorcity::crypto::LobbyCipher::new(key),
+            rx: motorcity::crypto::LobbyCipher::new(key),
+            encrypted_replies: 0,
         };
         let reply = client.recv().await?;
         if reply.id != motorcity::wire::lobby::ids::LOGIN_RESP {
@@ -563,8 +569,28 @@ impl LobbyClient {
             .map_err(|source| McoSimError::Frame { step, source })
     }
 
-    /// The next message from the server.
+    /// The next message from the server, opened if it came in 0x1101 (the
+    /// frame then carries the inner id and body).
     pub async fn recv(&mut self) -> Result<NpsFrame> {
+        use motorcity::wire::lobby::{ids, Inner};
+        let frame = self.recv_raw().await?;
+        if frame.id != ids::ENCRYPTED {
+            return Ok(frame);
+        }
+        let inner = Inner::open(&frame, &mut self.rx).map_err(|e| McoSimError::Unexpected {
+            step: LOBBY_STEP,
+            id: frame.id,
+            reason: e.to_string(),
+        })?;
+        self.encrypted_replies += 1;
+        Ok(NpsFrame {
+            id: inner.id,
+            long: None,
+            body: inner.body,
+        })
+    }
+
+    async fn recv_raw(&mut self) -> Result<NpsFrame> {
         let step = LOBBY_STEP;
         within(step, async {
             match read_frame(

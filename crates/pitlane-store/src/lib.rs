@@ -15,6 +15,7 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub mod admin;
+pub mod instances;
 pub mod mco;
 pub mod mmws;
 pub mod password;
@@ -48,18 +49,57 @@ pub enum StoreError {
     #[error("cannot bring the database schema up to date: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
-    Query(#[from] sqlx::Error),
+    Query(#[source] sqlx::Error),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Database errors since the process started, for `/metrics`. Counted where
+/// every query error becomes a [`StoreError`], so no call site can forget
+/// it; one counter per process, as one process runs one server.
+static DATABASE_ERRORS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Database errors (failed queries, lost connections, pool timeouts) since
+/// the process started.
+pub fn database_errors() -> u64 {
+    DATABASE_ERRORS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        DATABASE_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        StoreError::Query(e)
+    }
+}
+
 /// A handle to the database, cheap to clone (it is a connection pool).
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where the Micro Machines hot paths write. On SQLite a pool of one
+    /// connection: SQLite takes one writer at a time anyway, and writers
+    /// queued here wait their turn in order, instead of meeting
+    /// SQLITE_BUSY on another connection and sleeping in SQLite's busy
+    /// handler (1 to 100 ms a try), which made Login's p99 under load.
+    /// On PostgreSQL the same pool as reads.
+    writer: AnyPool,
     backend: Backend,
+    /// Kept for connections outside the pool (PostgreSQL `LISTEN`).
+    url: Url,
+    /// This process's name among the instances sharing the database.
+    instance_id: std::sync::Arc<str>,
+}
+
+/// A database URL that never prints its password.
+#[derive(Clone)]
+struct Url(String);
+
+impl std::fmt::Debug for Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
 }
 
 impl Store {
@@ -82,40 +122,75 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url).map_err(StoreError::Connect)?;
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        let pool = match backend {
-            // SQLite serialises writers anyway; WAL lets readers run beside
-            // the one writer, and busy_timeout makes writers queue instead of
-            // failing with SQLITE_BUSY under load.
-            Backend::Sqlite => pool_options
-                .max_connections(8)
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        for pragma in [
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA busy_timeout = 10000",
-                            "PRAGMA synchronous = NORMAL",
-                            "PRAGMA foreign_keys = ON",
-                        ] {
-                            sqlx::Executor::execute(&mut *conn, pragma).await?;
-                        }
-                        Ok(())
-                    })
-                })
+        let (pool, writer) = match backend {
+            // WAL lets readers run beside the one writer; busy_timeout
+            // makes a writer outside the writer pool (MCO, dashboard)
+            // queue instead of failing with SQLITE_BUSY.
+            Backend::Sqlite => {
+                let pool = sqlite_pool(pool_options, 8)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(StoreError::Connect)?;
+                let writer = sqlite_pool(
+                    AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)),
+                    1,
+                )
                 .connect_with(options)
                 .await
-                .map_err(StoreError::Connect)?,
-            Backend::Postgres => pool_options
-                .max_connections(32)
-                .connect_with(options)
-                .await
-                .map_err(StoreError::Connect)?,
+                .map_err(StoreError::Connect)?;
+                (pool, writer)
+            }
+            Backend::Postgres => {
+                let pool = pool_options
+                    .max_connections(32)
+                    .connect_with(options)
+                    .await
+                    .map_err(StoreError::Connect)?;
+                (pool.clone(), pool)
+            }
         };
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(StoreError::Migrate)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+            url: Url(url),
+            instance_id: instances::new_instance_id().into(),
+        })
+    }
+
+    /// The name this server's heartbeat row goes by (one per opened store,
+    /// so two servers in one process stay apart).
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// Several instances can share this database (PostgreSQL); SQLite is
+    /// one instance's own file.
+    pub fn is_shared(&self) -> bool {
+        self.backend == Backend::Postgres
+    }
+
+    /// Matchmaking shared by the instances on this database (PostgreSQL).
+    pub fn mm_shared_pool(&self) -> mmws::SharedPool<'_> {
+        mmws::SharedPool::new(&self.pool)
+    }
+
+    /// Listens for matchmaking changes made by any instance; `None` on
+    /// SQLite, where there is only this one.
+    pub async fn mm_pool_listener(&self) -> Result<Option<mmws::PoolListener>> {
+        match self.backend {
+            Backend::Postgres => Ok(Some(mmws::PoolListener::connect(&self.url.0).await?)),
+            Backend::Sqlite => Ok(None),
+        }
+    }
+
+    pub fn instances(&self) -> instances::Instances<'_> {
+        instances::Instances::new(&self.pool)
     }
 
     pub fn backend(&self) -> Backend {
@@ -129,6 +204,7 @@ impl Store {
     /// Waits for in-flight queries and closes every connection, so SQLite
     /// checkpoints its WAL and nothing acknowledged is left behind.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -149,23 +225,23 @@ impl Store {
     }
 
     pub fn mm_accounts(&self) -> mmws::Accounts<'_> {
-        mmws::Accounts::new(&self.pool)
+        mmws::Accounts::new(&self.pool, &self.writer)
     }
 
     pub fn mm_sessions(&self) -> mmws::Sessions<'_> {
-        mmws::Sessions::new(&self.pool)
+        mmws::Sessions::new(&self.pool, &self.writer)
     }
 
     pub fn mm_scores(&self) -> mmws::Scores<'_> {
-        mmws::Scores::new(&self.pool)
+        mmws::Scores::new(&self.pool, &self.writer)
     }
 
     pub fn mm_races(&self) -> mmws::Races<'_> {
-        mmws::Races::new(&self.pool)
+        mmws::Races::new(&self.pool, &self.writer)
     }
 
     pub fn mm_progression(&self) -> mmws::Progression<'_> {
-        mmws::Progression::new(&self.pool)
+        mmws::Progression::new(&self.pool, &self.writer)
     }
 
     pub fn mco_accounts(&self) -> mco::Accounts<'_> {
@@ -208,6 +284,10 @@ impl Store {
         admin::AdminViews::new(&self.pool)
     }
 
+    pub fn mm_season_starts(&self) -> mmws::SeasonStarts<'_> {
+        mmws::SeasonStarts::new(&self.pool)
+    }
+
     pub fn mm_bans(&self) -> mmws::Bans<'_> {
         mmws::Bans::new(&self.pool)
     }
@@ -215,6 +295,37 @@ impl Store {
     pub fn mco_garage(&self) -> mco::Garage<'_> {
         mco::Garage::new(&self.pool)
     }
+
+    pub fn mco_catalogue(&self) -> mco::CarCatalogue<'_> {
+        mco::CarCatalogue::new(&self.pool)
+    }
+}
+
+/// An SQLite pool of `max` connections with Pitlane's settings on each.
+/// `synchronous = NORMAL` in WAL mode: a commit is in the WAL before the
+/// answer goes out, so it survives the process being killed (see
+/// docs/performance.md for the power-loss trade-off).
+///
+/// No test query before each checkout (`test_before_acquire`): an
+/// in-process SQLite connection cannot go stale, and the test is one more
+/// round trip to the connection's worker thread on every query.
+fn sqlite_pool(options: AnyPoolOptions, max: u32) -> AnyPoolOptions {
+    options
+        .max_connections(max)
+        .test_before_acquire(false)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                for pragma in [
+                    "PRAGMA journal_mode = WAL",
+                    "PRAGMA busy_timeout = 10000",
+                    "PRAGMA synchronous = NORMAL",
+                    "PRAGMA foreign_keys = ON",
+                ] {
+                    sqlx::Executor::execute(&mut *conn, pragma).await?;
+                }
+                Ok(())
+            })
+        })
 }
 
 /// A database URL fit for a log line: the password, if any, replaced.

@@ -3,13 +3,17 @@
 //!
 //! Hashing costs tens of milliseconds of CPU by design, so it runs on
 //! tokio's blocking pool: doing it on a runtime worker would stall every
-//! other connection that worker serves.
+//! other connection that worker serves. At most one hash per core runs at
+//! once: each argon2 run holds 19 MiB, and under a login storm the blocking
+//! pool would otherwise start hundreds together, costing gigabytes of
+//! memory for no extra throughput.
 
 use std::sync::OnceLock;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use tokio::sync::Semaphore;
 
 use crate::{Result, StoreError};
 
@@ -74,7 +78,21 @@ fn decoy_hash() -> Result<&'static str> {
     Ok(DECOY.get_or_init(|| phc))
 }
 
+/// The permits for hashes running now, one per core.
+fn hashing_slots() -> &'static Semaphore {
+    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Semaphore::new(cores)
+    })
+}
+
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    // The semaphore is never closed, so acquiring only waits.
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("password check interrupted: {e}")))?;
     match tokio::task::spawn_blocking(f).await {
         Ok(value) => Ok(value),
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),

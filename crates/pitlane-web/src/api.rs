@@ -23,6 +23,21 @@ pub struct Status {
     /// `None` when Motor City Online is switched off.
     pub motorcity: Option<MotorCityStatus>,
     pub requests: RequestStatus,
+    /// The instances serving this database (one unless scaled out).
+    pub instances: InstancesStatus,
+}
+
+/// Several instances on one database: figures only an instance knows,
+/// added up from their heartbeats (this instance's own figures are live,
+/// the others' at most one beat old).
+#[derive(Debug, Clone, Serialize)]
+pub struct InstancesStatus {
+    /// Instances with a recent heartbeat, this one included.
+    pub live: i64,
+    /// Matchmaking polls held open on all of them.
+    pub held_polls: i64,
+    /// Motor City Online players in the lobbies of all of them.
+    pub mco_lobby_online: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,7 +63,8 @@ pub struct MotorCityStatus {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestStatus {
-    /// Game HTTP requests per second over `window_secs`.
+    /// Game HTTP requests per second over `window_secs`, all live
+    /// instances together.
     pub per_second: f64,
     /// Share of them answered with a 5xx status.
     pub error_rate: f64,
@@ -60,7 +76,9 @@ impl Dashboard {
         let now = self.clock.now();
         let views = self.store.admin_views();
         let window = self.config.web.online_minutes;
-        let searches = self.micromachines.matchmaker().searching();
+        let matchmaker = self.micromachines.matchmaker();
+        // Every instance's searches when the pool is shared.
+        let searches = matchmaker.searching_everywhere().await?;
         let season = self.micromachines.game_configuration().calendar().at(now);
         let motorcity = if self.config.motorcity.enabled {
             Some(MotorCityStatus {
@@ -70,7 +88,26 @@ impl Dashboard {
         } else {
             None
         };
-        let (per_second, error_rate) = self.metrics.rates(RATE_WINDOW_SECS);
+        let (mut per_second, error_rate) = self.metrics.rates(RATE_WINDOW_SECS);
+        let me = self.store.instance_id();
+        let live = self
+            .store
+            .instances()
+            .live(now - Duration::seconds(pitlane_store::instances::LIVE_SECS))
+            .await?;
+        let mut instances = InstancesStatus {
+            live: 1,
+            held_polls: matchmaker.held_polls() as i64,
+            mco_lobby_online: 0,
+        };
+        for row in &live {
+            instances.mco_lobby_online += row.beat.mco_lobby_online;
+            if row.beat.instance_id != me {
+                instances.live += 1;
+                instances.held_polls += row.beat.mm_polls_held;
+                per_second += row.beat.requests_per_second;
+            }
+        }
         Ok(Status {
             server: self.config.server.name.clone(),
             version: crate::VERSION,
@@ -98,6 +135,7 @@ impl Dashboard {
                 error_rate,
                 window_secs: RATE_WINDOW_SECS,
             },
+            instances,
         })
     }
 }
@@ -158,6 +196,11 @@ pub async fn metrics(d: &Dashboard) -> Result<Resp, WebError> {
         accounts.push(("{game=\"mco\"}".into(), mco.accounts.to_string()));
     }
     gauge("pitlane_accounts", "Player accounts per game.", &accounts);
+    gauge(
+        "pitlane_instances_live",
+        "Pitlane instances with a recent heartbeat on this database.",
+        &[(String::new(), status.instances.live.to_string())],
+    );
     gauge(
         "pitlane_uptime_seconds",
         "Seconds since the server started.",

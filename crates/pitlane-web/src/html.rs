@@ -120,6 +120,7 @@ pub fn page(
     if nav.mco_enabled {
         items.push(("/mco", "Motor City"));
     }
+    items.push(("/settings", "Settings"));
     items.push(("/audit", "Audit log"));
     for (href, label) in items {
         let _ = write!(links, "<a href=\"{href}\">{label}</a>");

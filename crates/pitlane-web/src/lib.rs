@@ -17,11 +17,13 @@
 mod api;
 mod assets;
 mod auth;
+mod certs;
 mod form;
 mod html;
 pub mod metrics;
 mod pages;
 mod respond;
+mod seasons;
 mod server;
 
 use std::net::SocketAddr;
@@ -38,6 +40,7 @@ use pitlane_store::{Store, StoreError};
 pub use api::Status;
 pub use metrics::Metrics;
 pub use respond::Resp;
+pub use seasons::reload_season_starts;
 pub use server::serve;
 
 use crate::form::Form;
@@ -54,6 +57,18 @@ pub struct Dashboard {
     metrics: Arc<Metrics>,
     config: Config,
     nav: html::Nav,
+    /// The Motor City lobby, when Motor City is served: who is in which
+    /// channel.
+    mco_lobby: Option<McoLobby>,
+}
+
+/// The lobby has no `Debug` of its own (it holds live connections).
+struct McoLobby(Arc<motorcity::Lobby>);
+
+impl std::fmt::Debug for McoLobby {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("McoLobby")
+    }
 }
 
 impl Dashboard {
@@ -76,7 +91,14 @@ impl Dashboard {
                 mco_enabled: config.motorcity.enabled,
             },
             config: config.clone(),
+            mco_lobby: None,
         }
+    }
+
+    /// Shows the Motor City lobby's channels live on the Motor City page.
+    pub fn with_mco_lobby(mut self, lobby: Arc<motorcity::Lobby>) -> Self {
+        self.mco_lobby = Some(McoLobby(lobby));
+        self
     }
 
     fn session_lifetime(&self) -> Duration {
@@ -171,7 +193,8 @@ impl Dashboard {
             ["mmws"] => pages::mmws::page(self, &session, &q).await,
             ["mmws", "leaderboard"] => pages::mmws::leaderboard(self, &session, &q).await,
             ["mmws", "config"] => pages::mmws::config(self, &session).await,
-            ["mco"] => pages::players::mco_accounts(self, &session, &q).await,
+            ["mco"] => pages::motorcity::page(self, &session, &q).await,
+            ["settings"] => pages::settings::page(self, &session).await,
             ["audit"] => pages::audit::page(self, &session, &q).await,
             _ => Err(WebError::NotFound),
         }
@@ -190,10 +213,12 @@ impl Dashboard {
             ["players", "mmws", id, action] => {
                 pages::players::mmws_action(self, session, parse_id(id)?, action, form).await
             }
+            ["mco", "accounts"] => pages::motorcity::create_account(self, session, form).await,
             ["players", "mco", id, action] => {
                 pages::players::mco_action(self, session, parse_id(id)?, action, form).await
             }
             ["mmws", "status"] => pages::mmws::set_status(self, session, form).await,
+            ["mmws", "next-season"] => pages::mmws::next_season(self, session, form).await,
             _ => Err(WebError::NotFound),
         }
     }

@@ -26,6 +26,8 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let mut upkeep = tokio::time::interval(Duration::from_secs(300));
+    // Another instance's dashboard may start a season early.
+    let mut season_sync = tokio::time::interval(Duration::from_secs(60));
     loop {
         if *shutdown.borrow() {
             break;
@@ -48,6 +50,13 @@ pub async fn serve(
             },
             _ = upkeep.tick() => {
                 purge(&dashboard).await;
+                continue;
+            }
+            _ = season_sync.tick() => {
+                let calendar = dashboard.micromachines.game_configuration().calendar();
+                if let Err(e) = crate::seasons::reload_season_starts(&dashboard.store, calendar).await {
+                    tracing::warn!(error = %e, "could not read the seasons started early");
+                }
                 continue;
             }
             _ = shutdown.changed() => break,

@@ -14,6 +14,7 @@ use micromachines::MicroMachines;
 
 use crate::mco::McoHttp;
 use crate::net::limits::AddressLimits;
+use pitlane_core::recording::{ConnectionLog, Recorder};
 
 #[derive(Debug)]
 pub struct App {
@@ -25,17 +26,23 @@ pub struct App {
     pub metrics: Arc<pitlane_web::Metrics>,
     /// Per-address connection and rate limits, and the held-poll cap.
     pub limits: Arc<AddressLimits>,
+    /// `serve --record`: every request and answer into a transcript.
+    pub recorder: Recorder,
 }
 
 impl App {
     /// Paths decide the game: the two games' paths never overlap, and the
     /// Host header cannot be relied on (players may use an IP address).
-    async fn route(
+    async fn route<B>(
         &self,
-        request: Request<Incoming>,
+        request: Request<B>,
         peer: SocketAddr,
         secure: bool,
-    ) -> Response<Full<Bytes>> {
+    ) -> Response<Full<Bytes>>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
         if let Some(mco) = &self.mco {
             if McoHttp::owns_path(request.uri().path()) {
                 let uri = request.uri().clone();
@@ -73,14 +80,19 @@ impl App {
 
     /// Rate limit and held-poll cap first, so a refused request costs no
     /// more than the lookup.
-    async fn limited(
+    async fn limited<B>(
         &self,
-        request: Request<Incoming>,
+        request: Request<B>,
         peer: SocketAddr,
         secure: bool,
         path: &str,
-    ) -> Response<Full<Bytes>> {
+    ) -> Response<Full<Bytes>>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
         if !self.limits.allow_request(peer.ip()) {
+            self.metrics.limit_hit("requests_per_second_per_address");
             tracing::debug!(%peer, %path, "request rate limit reached");
             return self.refuse(
                 path,
@@ -94,6 +106,7 @@ impl App {
             match self.limits.hold_poll() {
                 Some(slot) => Some(slot),
                 None => {
+                    self.metrics.limit_hit("max_held_polls");
                     tracing::warn!(%peer, held = self.limits.held_polls(), "held matchmaking poll cap reached");
                     return self.refuse(
                         path,
@@ -114,17 +127,93 @@ impl App {
                     self.request_timeout.as_secs()
                 ),
             )
+            .by_limit("request_timeout_secs")
             .into_response("ErrorResult"),
         }
     }
 
-    /// `secure`: whether the request arrived over TLS.
-    pub async fn serve_http(
+    /// The game and operation a path belongs to, as metric labels: names
+    /// from the route tables, never the path itself (a scanner's paths
+    /// must not grow the label set).
+    pub fn labels(&self, path: &str) -> (&'static str, &'static str) {
+        if self.mco.is_some() && McoHttp::owns_path(path) {
+            let lower = path.to_ascii_lowercase();
+            let operation = if lower == "/authlogin" {
+                "AuthLogin"
+            } else if lower.starts_with("/shardlist") {
+                "ShardList"
+            } else {
+                "Patch"
+            };
+            return ("mco", operation);
+        }
+        match micromachines::http::route(path) {
+            Some(op) => ("mmws", op.name()),
+            None => (pitlane_web::metrics::NO_GAME, "unknown"),
+        }
+    }
+
+    /// Counts an answered request: per game, operation and status, its
+    /// latency, and the limit that refused it, if one did.
+    pub fn count(&self, path: &str, response: &Response<Full<Bytes>>, started: Instant) {
+        let (game, operation) = self.labels(path);
+        if let Some(hit) = response.extensions().get::<micromachines::http::LimitHit>() {
+            self.metrics.limit_hit(hit.0);
+        }
+        self.metrics.record_request(
+            game,
+            operation,
+            response.status().as_u16(),
+            started.elapsed(),
+        );
+    }
+
+    /// [`App::serve_http`], with request and answer written to the
+    /// connection's transcript when recording (the body is read whole
+    /// first, which recording needs anyway).
+    pub async fn serve_logged(
         &self,
         request: Request<Incoming>,
         peer: SocketAddr,
         secure: bool,
+        log: &ConnectionLog,
     ) -> Response<Full<Bytes>> {
+        if !log.is_on() {
+            return self.serve_http(request, peer, secure).await;
+        }
+        use http_body_util::BodyExt;
+        let (parts, body) = request.into_parts();
+        let Ok(body) = http_body_util::Limited::new(body, 16 << 20).collect().await else {
+            return self.refuse(
+                parts.uri.path(),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body unreadable or too large",
+            );
+        };
+        let body = body.to_bytes();
+        log.inbound(&pitlane_record::http_text::request(&parts, &body), &[]);
+        let request = Request::from_parts(parts, Full::new(body));
+        let (parts, body) = self.serve_http(request, peer, secure).await.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        log.outbound(&pitlane_record::http_text::response(&parts, &body), &[]);
+        Response::from_parts(parts, Full::new(body))
+    }
+
+    /// `secure`: whether the request arrived over TLS.
+    pub async fn serve_http<B>(
+        &self,
+        request: Request<B>,
+        peer: SocketAddr,
+        secure: bool,
+    ) -> Response<Full<Bytes>>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
         let started = Instant::now();
         let method = request.method().clone();
         // The path only: AuthLogin carries the password in its query string,
@@ -137,8 +226,7 @@ impl App {
             .unwrap_or("-")
             .to_string();
         let response = self.limited(request, peer, secure, &path).await;
-        self.metrics
-            .record(response.status().as_u16(), started.elapsed());
+        self.count(&path, &response, started);
         tracing::info!(
             %method,
             %host,

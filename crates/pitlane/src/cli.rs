@@ -38,7 +38,30 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start every listener (the default).
-    Serve,
+    Serve(ServeArgs),
+    /// Play the client side of recorded transcripts against a server and
+    /// print where its answers differ in structure (docs/recording.md).
+    Replay {
+        /// Transcript files, or directories of them (played in name order).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The server to replay against, on the games' standard ports.
+        #[arg(long, value_name = "HOST")]
+        server: String,
+        /// Another port for a channel, e.g. --port http=8080 (channels: http,
+        /// https, mco-login, mco-persona, mco-lobby, mco-mcots).
+        #[arg(long = "port", value_name = "CHANNEL=PORT")]
+        ports: Vec<String>,
+        /// The MCO account's password, when the transcript has it redacted.
+        #[arg(long, env = "PITLANE_REPLAY_PASSWORD")]
+        password: Option<String>,
+        /// The server's pub.key for MCO logins [default: this data dir's].
+        #[arg(long, value_name = "FILE")]
+        mco_pub_key: Option<PathBuf>,
+        /// The server's CA certificate, for HTTPS transcripts [default: this data dir's ca.pem].
+        #[arg(long, value_name = "FILE")]
+        ca: Option<PathBuf>,
+    },
     /// Write a commented configuration file with every default.
     Init {
         /// Replace an existing file.
@@ -98,6 +121,18 @@ pub enum Command {
     /// Operators of the web dashboard.
     #[command(subcommand)]
     Admin(AdminCommand),
+}
+
+/// `pitlane serve` options.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Write every connection of every game as a transcript into DIR
+    /// (passwords, tickets, session keys and tokens redacted).
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<PathBuf>,
+    /// With --record: keep the secrets in the transcripts (local research only).
+    #[arg(long, requires = "record")]
+    pub record_secrets: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod cli;
 pub mod commands;
+pub mod heartbeat;
 pub mod hosts;
 pub mod logging;
 pub mod mco;

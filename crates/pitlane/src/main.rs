@@ -188,7 +188,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("doctor found problems")
             }
         }
-        Some(Command::Serve) | None => serve(cli).await,
+        Some(Command::Replay {
+            ref files,
+            ref server,
+            ref ports,
+            ref password,
+            ref mco_pub_key,
+            ref ca,
+        }) => {
+            let config = cli.load_config()?;
+            let pub_key = mco_pub_key
+                .clone()
+                .unwrap_or_else(|| pitlane::mco::key_dir(&config.server.data_dir).join("pub.key"));
+            let ca = ca
+                .clone()
+                .unwrap_or_else(|| pitlane::tls::cert_dir(&config.server.data_dir).join("ca.pem"));
+            let report = pitlane_record::replay::run_cli(
+                files,
+                server,
+                ports,
+                password.clone(),
+                &pub_key,
+                &ca,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{report}");
+            if report.is_clean() {
+                Ok(())
+            } else {
+                anyhow::bail!("the server's answers differ from the transcripts")
+            }
+        }
+        Some(Command::Serve(ref args)) => {
+            let args = args.clone();
+            serve(cli, args).await
+        }
+        None => serve(cli, pitlane::cli::ServeArgs::default()).await,
     }
 }
 
@@ -279,10 +315,27 @@ fn read_password(prompt: &str) -> anyhow::Result<String> {
     Ok(password)
 }
 
-async fn serve(cli: Cli) -> anyhow::Result<()> {
+async fn serve(cli: Cli, args: pitlane::cli::ServeArgs) -> anyhow::Result<()> {
     let config = cli.load_config()?;
     let _log_guard = logging::init(&cli.log, Some(&config.server.data_dir));
-    let server = Server::start(&config, Arc::new(SystemClock)).await?;
+    let recorder = match &args.record {
+        Some(dir) => {
+            let dir = pitlane_record::TranscriptDir::create(dir, args.record_secrets)
+                .map_err(|e| anyhow::anyhow!("--record {}: {e}", dir.display()))?;
+            println!(
+                "Recording every connection into {}{}",
+                dir.dir().display(),
+                if args.record_secrets {
+                    " WITH secrets (passwords, tickets, keys, tokens)"
+                } else {
+                    " (secrets redacted)"
+                }
+            );
+            pitlane_core::recording::Recorder::new(Arc::new(dir))
+        }
+        None => pitlane_core::recording::Recorder::off(),
+    };
+    let server = Server::start_recording(&config, Arc::new(SystemClock), recorder).await?;
     let l = server.listening;
     let player_ip = hosts::player_facing_address(config.server.public_address, config.server.bind);
     tracing::info!(

@@ -94,6 +94,7 @@ pub fn directory_settings(settings: &MotorCitySettings, help_url: String) -> Dir
         session_lifetime: Duration::from_secs(settings.session_lifetime_hours * 3600),
         max_personas_per_account: settings.max_personas_per_user,
         help_url,
+        population_cap: settings.population_cap,
         ..DirectorySettings::default()
     }
 }
@@ -179,6 +180,9 @@ impl McoHttp {
                 &self.public_host,
             );
             shard.login_port = self.login_port;
+            if !self.settings.shard_description.is_empty() {
+                shard.description = self.settings.shard_description.clone();
+            }
             return text(
                 self.directory.shard_list(&[shard]).await,
                 motorcity::http::CONTENT_TYPE,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use micromachines::MicroMachines;
+use pitlane_core::recording::Recorder;
 use pitlane_core::{Clock, Config};
 use pitlane_store::Store;
 use tokio::sync::{watch, Semaphore};
@@ -35,8 +36,6 @@ pub enum StartError {
     Bind(#[from] BindError),
     #[error(transparent)]
     McoKey(#[from] crate::mco::KeyError),
-    #[error(transparent)]
-    McoCatalogue(#[from] motorcity::catalogue::CatalogueError),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsSetupError),
 }
@@ -77,16 +76,32 @@ pub fn database_url(config: &Config) -> String {
 
 impl Server {
     pub async fn start(config: &Config, clock: Arc<dyn Clock>) -> Result<Server, StartError> {
+        Server::start_recording(config, clock, Recorder::off()).await
+    }
+
+    /// [`Server::start`], with every connection written to `recorder`
+    /// (`serve --record`).
+    pub async fn start_recording(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+        recorder: Recorder,
+    ) -> Result<Server, StartError> {
         let data_dir = &config.server.data_dir;
         std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
             path: data_dir.clone(),
             source,
         })?;
         let store = Store::open(&database_url(config)).await?;
+        // A season calendar of this server's own (not shared with another
+        // server made from the same Config), with the seasons an operator
+        // started early.
+        let mut mm_settings = config.micromachines.clone();
+        mm_settings.seasons.early_starts = Default::default();
+        pitlane_web::reload_season_starts(&store, &mm_settings.seasons).await?;
         let micromachines = Arc::new(MicroMachines::new(
             store.clone(),
             clock.clone(),
-            &config.micromachines,
+            &mm_settings,
             &config.limits,
         )?);
 
@@ -177,6 +192,9 @@ impl Server {
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
+        let mut mco_lobby_hub = None;
+        // The dashboard shows the lobby's channels live.
+        let mut mco_lobby = None;
         let mco = match mco_listeners {
             Some((login, persona, lobby, mcots)) => {
                 let (key, created) = mco::load_or_create_login_key(data_dir)?;
@@ -198,6 +216,7 @@ impl Server {
                 let nps = motorcity::ServerSettings {
                     max_connections: config.motorcity.max_connections,
                     idle_timeout: Duration::from_secs(config.motorcity.idle_timeout_secs),
+                    recorder: recorder.clone(),
                     ..motorcity::ServerSettings::default()
                 };
                 tasks.spawn(motorcity::serve_login(
@@ -213,28 +232,22 @@ impl Server {
                     nps,
                     shutdown_rx.clone(),
                 ));
-                let mc = &config.motorcity;
-                let session_idle = Duration::from_secs(mc.session_idle_timeout_secs);
                 let lobby_server = Arc::new(motorcity::Lobby::new(
                     http.directory.clone(),
                     motorcity::LobbySettings {
-                        max_connections: mc.max_connections,
-                        idle_timeout: session_idle,
-                        ..motorcity::LobbySettings::default()
+                        recorder: recorder.clone(),
+                        ..motorcity::LobbySettings::from_config(&config.motorcity)
                     },
                 ));
                 let mcots_server = Arc::new(motorcity::Mcots::new(
                     http.directory.clone(),
-                    Arc::new(motorcity::catalogue::Catalogue::builtin()?),
                     motorcity::McotsSettings {
-                        starting_money: mc.starting_money,
-                        dealer_refresh: Duration::from_secs(mc.dealer_refresh_hours.max(1) * 3600),
-                        dealer_stock_size: mc.dealer_stock_size,
-                        max_connections: mc.max_connections,
-                        idle_timeout: session_idle,
-                        ..motorcity::McotsSettings::default()
+                        recorder: recorder.clone(),
+                        ..motorcity::McotsSettings::from_config(&config.motorcity)
                     },
                 ));
+                mco_lobby_hub = Some(lobby_server.hub().clone());
+                mco_lobby = Some(lobby_server.clone());
                 tasks.spawn(motorcity::serve_lobby(
                     lobby,
                     lobby_server,
@@ -257,26 +270,51 @@ impl Server {
                     tracing::warn!(%addr, "the dashboard listens on a non-loopback address over plain HTTP: operator passwords and session cookies cross the network in clear; use an SSH tunnel or an HTTPS reverse proxy (and set [web] behind_https_proxy = true)");
                 }
             }
-            let dashboard = pitlane_web::Dashboard::new(
+            let mut dashboard = pitlane_web::Dashboard::new(
                 store.clone(),
                 clock.clone(),
                 micromachines.clone(),
                 metrics.clone(),
                 config,
             );
+            if let Some(lobby) = mco_lobby.take() {
+                dashboard = dashboard.with_mco_lobby(lobby);
+            }
             tasks.spawn(pitlane_web::serve(
                 listener,
                 Arc::new(dashboard),
                 shutdown_rx.clone(),
             ));
         }
+        // Several instances on one PostgreSQL share matchmaking and add up
+        // their heartbeats (docs/operator-guide.md, "Scale out").
+        tasks.spawn(
+            micromachines
+                .matchmaker()
+                .clone()
+                .run_pool_listener(shutdown_rx.clone()),
+        );
+        tasks.spawn(crate::heartbeat::run(
+            crate::heartbeat::Sources {
+                store: store.clone(),
+                clock: clock.clone(),
+                micromachines: micromachines.clone(),
+                metrics: metrics.clone(),
+                mco_lobby: mco_lobby_hub,
+                address: listening.mmws_http.to_string(),
+            },
+            shutdown_rx.clone(),
+        ));
         let connections = Arc::new(Semaphore::new(config.limits.max_connections));
+        let limits = Arc::new(crate::net::limits::AddressLimits::new(&config.limits));
+        register_gauges(&metrics, &limits, &micromachines, &store, &listening);
         let app = Arc::new(App {
             micromachines: micromachines.clone(),
             mco: mco.clone(),
             metrics,
             request_timeout: Duration::from_secs(config.limits.request_timeout_secs),
-            limits: Arc::new(crate::net::limits::AddressLimits::new(&config.limits)),
+            limits,
+            recorder: recorder.clone(),
         });
         let settings = HttpSettings {
             header_read_timeout: Duration::from_secs(config.limits.header_read_timeout_secs),
@@ -334,6 +372,106 @@ impl Server {
         while self.tasks.join_next().await.is_some() {}
         self.store.close().await;
     }
+}
+
+/// The numbers `/metrics` reads from their owners at each scrape.
+fn register_gauges(
+    metrics: &pitlane_web::Metrics,
+    limits: &Arc<crate::net::limits::AddressLimits>,
+    micromachines: &Arc<MicroMachines>,
+    store: &Store,
+    listening: &Listening,
+) {
+    let held = limits.clone();
+    metrics.add_gauge(
+        "pitlane_matchmaking_held_polls",
+        "EnterMatchmaking2 requests held open now (capped by [limits] max_held_polls).",
+        move || vec![(String::new(), held.held_polls() as f64)],
+    );
+    let mm = micromachines.clone();
+    metrics.add_gauge(
+        "pitlane_matchmaking_queue_parties",
+        "Micro Machines parties searching now, by queue (game type, rule set, ranking).",
+        move || {
+            let mut queues = std::collections::BTreeMap::<String, usize>::new();
+            for search in mm.matchmaker().searching() {
+                let q = &search.queue;
+                let labels = format!(
+                    "{{game_type=\"{}\",rule_set=\"{}\",ranking=\"{}\"}}",
+                    label_value(&q.game_type),
+                    label_value(&q.rule_set),
+                    label_value(&q.ranking)
+                );
+                *queues.entry(labels).or_default() += 1;
+            }
+            queues.into_iter().map(|(l, n)| (l, n as f64)).collect()
+        },
+    );
+    metrics.add_gauge(
+        "pitlane_database_errors",
+        "Database errors since start (failed queries, lost connections, pool timeouts); a counter kept as a running total.",
+        || vec![(String::new(), pitlane_store::database_errors() as f64)],
+    );
+    let pool = store.pool().clone();
+    metrics.add_gauge(
+        "pitlane_database_connections",
+        "Database pool connections, open and idle.",
+        move || {
+            vec![
+                ("{state=\"open\"}".into(), f64::from(pool.size())),
+                ("{state=\"idle\"}".into(), pool.num_idle() as f64),
+            ]
+        },
+    );
+    let mco: Vec<(&'static str, SocketAddr)> = [
+        ("mco_login", listening.mco_login),
+        ("mco_persona", listening.mco_persona),
+        ("mco_lobby", listening.mco_lobby),
+        ("mco_mcots", listening.mco_mcots),
+    ]
+    .into_iter()
+    .filter_map(|(name, addr)| addr.map(|a| (name, a)))
+    .collect();
+    if !mco.is_empty() {
+        let listeners = mco.clone();
+        metrics.add_gauge(
+            "pitlane_mco_oversized_frames",
+            "Motor City Online frames refused since start for being above the listener's max_frame_len (the connection is closed), by listener.",
+            move || {
+                listeners
+                    .iter()
+                    .map(|(name, addr)| {
+                        (
+                            format!("{{listener=\"{name}\"}}"),
+                            motorcity::server::oversized_frames(*addr) as f64,
+                        )
+                    })
+                    .collect()
+            },
+        );
+        metrics.add_gauge(
+            "pitlane_mco_open_connections",
+            "Motor City Online TCP connections open now, by listener.",
+            move || {
+                mco.iter()
+                    .map(|(name, addr)| {
+                        (
+                            format!("{{listener=\"{name}\"}}"),
+                            motorcity::server::open_connections(*addr) as f64,
+                        )
+                    })
+                    .collect()
+            },
+        );
+    }
+}
+
+/// Text fit for a Prometheus label value (queue names come from clients).
+fn label_value(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .take(32)
+        .collect()
 }
 
 fn local_addr(listener: &tokio::net::TcpListener) -> Result<SocketAddr, BindError> {

@@ -93,6 +93,7 @@ async fn an_operator_bans_and_unbans_a_player_in_chromium() {
         .eval("document.querySelector('[data-live=\"micromachines.online\"]').innerText")
         .await;
     assert_eq!(online, "1", "after a live refresh");
+    assert!(page.text().await.contains("Certificates"));
     let shot = page.screenshot("dashboard-overview.png").await;
     eprintln!("overview screenshot: {}", shot.display());
 
@@ -140,6 +141,48 @@ async fn an_operator_bans_and_unbans_a_player_in_chromium() {
         .await;
     assert!(t.client.login(ME, "Heatray").await.is_ok());
 
+    // Rename through the form: the name outlives the player's next login.
+    page.eval(
+        "var f = document.querySelector('form[action$=\"/rename\"]');\
+         f.querySelector('[name=name]').value = 'Fair Play';\
+         f.querySelector('[name=reason]').value = 'offensive name';\
+         f.querySelector('button').click(); 1",
+    )
+    .await;
+    page.wait_for("document.body.innerText.includes('The name was changed.')")
+        .await;
+    let again = t.client.login(ME, "Heatray").await.unwrap();
+    let board = t.client.get_elite(&again.token, 0, 10).await.unwrap();
+    assert_eq!(board.entries[0].name, "Fair Play");
+
+    // Start the next season from the Micro Machines page.
+    page.goto(&format!("{base}/mmws")).await;
+    page.wait_for("document.querySelector('form[action=\"/mmws/next-season\"]') !== null")
+        .await;
+    page.eval(
+        "var f = document.querySelector('form[action=\"/mmws/next-season\"]');\
+         f.querySelector('[name=reason]').value = 'new track pack';\
+         f.querySelector('button').click(); 1",
+    )
+    .await;
+    page.wait_for("document.body.innerText.includes('The next season has started.')")
+        .await;
+    assert_eq!(t.client.login(ME, "Heatray").await.unwrap().season_id, 46);
+
+    // The settings in effect.
+    page.goto(&format!("{base}/settings")).await;
+    page.wait_for(
+        "document.querySelector('h1') && document.querySelector('h1').innerText === 'Settings'",
+    )
+    .await;
+    let settings = page.text().await;
+    assert!(
+        settings.contains("Micro Machines modes") && settings.contains("Elimination"),
+        "{settings}"
+    );
+    let shot = page.screenshot("dashboard-settings.png").await;
+    eprintln!("settings screenshot: {}", shot.display());
+
     page.goto(&format!("{base}/audit")).await;
     page.wait_for("location.pathname === '/audit' && document.querySelector('table') !== null")
         .await;
@@ -150,6 +193,10 @@ async fn an_operator_bans_and_unbans_a_player_in_chromium() {
     );
     assert!(
         audit.contains("mmws.unban") && audit.contains("appeal accepted"),
+        "{audit}"
+    );
+    assert!(
+        audit.contains("mmws.rename") && audit.contains("mmws.next-season"),
         "{audit}"
     );
 

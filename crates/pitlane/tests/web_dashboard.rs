@@ -48,6 +48,7 @@ async fn nothing_but_status_and_metrics_without_a_session() {
             "/mmws/leaderboard",
             "/mmws/config",
             "/mco",
+            "/settings",
             "/audit",
         ] {
             let r = b.get(path).await;
@@ -558,6 +559,464 @@ async fn status_and_metrics_carry_the_numbers() {
         let status: serde_json::Value =
             serde_json::from_slice(&b.get("/api/status").await.body).unwrap();
         assert_eq!(status["micromachines"]["online"], 0);
+        t.server.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn starting_the_next_season_moves_every_service_and_keeps_the_old_board() {
+    for db in databases().await {
+        let t = TestServer::start(&db).await;
+        with_admin(&t).await;
+        let c = &t.client;
+        let me = c.login(ME, "Heatray").await.unwrap();
+        let other = c.login(OTHER, "Rival").await.unwrap();
+        assert_eq!(me.season_id, 45);
+        c.register_game(&me.token, "00000000000000B1", &[ME, OTHER], 12)
+            .await
+            .unwrap();
+        c.add_points(&me.token, "00000000000000B1", 120)
+            .await
+            .unwrap();
+        c.add_points(&other.token, "00000000000000B1", 40)
+            .await
+            .unwrap();
+
+        let mut b = Browser::new(dashboard(&t));
+        b.log_in(ADMIN, PASSWORD).await;
+        let page = b.get("/mmws").await.text();
+        assert!(page.contains("Start season 46 now"), "{page}");
+
+        // Without the form's token nothing happens.
+        let r = b
+            .post("/mmws/next-season", &[("season", "46"), ("reason", "x")])
+            .await;
+        assert_eq!(r.status, 403);
+        let csrf = b.csrf("/mmws").await;
+        let r = b
+            .post("/mmws/next-season", &[("csrf", &csrf), ("season", "46")])
+            .await;
+        assert_eq!(r.status, 400, "a reason is required");
+        assert!(t
+            .server
+            .store()
+            .mm_season_starts()
+            .all()
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(c.login(ME, "Heatray").await.unwrap().season_id, 45);
+
+        let r = b
+            .post(
+                "/mmws/next-season",
+                &[
+                    ("csrf", &csrf),
+                    ("season", "46"),
+                    ("reason", "season 45 was broken"),
+                ],
+            )
+            .await;
+        assert_eq!(location(&r), "/mmws?done=next-season", "{}", r.text());
+        // Pressed again (a second tab, a double click): one season only.
+        let r = b
+            .post(
+                "/mmws/next-season",
+                &[("csrf", &csrf), ("season", "46"), ("reason", "again")],
+            )
+            .await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        let starts = t.server.store().mm_season_starts().all().await.unwrap();
+        assert_eq!(starts.len(), 1);
+        assert_eq!(
+            (starts[0].season_id, starts[0].started_by.as_str()),
+            (46, ADMIN)
+        );
+        assert_eq!(starts[0].starts_at, t.clock.now());
+
+        // The game: the next Login is in season 46 ...
+        let again = c.login(ME, "Heatray").await.unwrap();
+        assert_eq!(again.season_id, 46, "{}", db.label);
+        // ... its leaderboard is season 46's, where Rival (not back yet)
+        // has no entry ...
+        let board = c.get_elite(&again.token, 0, 10).await.unwrap();
+        assert!(
+            board.entries.iter().all(|e| e.name != "Rival"),
+            "{:?}",
+            board.entries
+        );
+        assert_eq!(board.player_score, again.points);
+        // ... and new points go to season 46.
+        c.register_game(&again.token, "00000000000000B2", &[ME], 12)
+            .await
+            .unwrap();
+        let after = c
+            .add_points(&again.token, "00000000000000B2", 10)
+            .await
+            .unwrap();
+        assert_eq!(after.points, again.points + 10);
+        let scores = t.server.store().mm_scores();
+        assert_eq!(
+            scores.get(46, me.user_id).await.unwrap().unwrap().points,
+            again.points + 10
+        );
+        // Season 45 stays as it was: a past season.
+        assert_eq!(
+            scores.get(45, me.user_id).await.unwrap().unwrap().points,
+            120
+        );
+        assert_eq!(
+            scores.get(45, other.user_id).await.unwrap().unwrap().points,
+            40
+        );
+        let old = b.get("/mmws/leaderboard?season=45").await.text();
+        assert!(
+            old.contains(">Heatray<") && old.contains(">Rival<"),
+            "{old}"
+        );
+        let now_board = b.get("/mmws/leaderboard").await.text();
+        assert!(now_board.contains("Leaderboard, season 46"), "{now_board}");
+        assert!(!now_board.contains(">Rival<"));
+
+        let page = b.get("/mmws?done=next-season").await.text();
+        assert!(page.contains("The next season has started."), "{page}");
+        assert!(
+            page.contains("started early by ops: season 45 was broken"),
+            "{page}"
+        );
+        assert!(page.contains("Start season 47 now"));
+        let audit = b.get("/audit").await.text();
+        assert!(audit.contains("<code>mmws.next-season</code>"), "{audit}");
+        assert!(audit.contains("season 46 started at"), "{audit}");
+
+        // Kept across a restart.
+        let t = t.restart().await;
+        assert_eq!(t.client.login(OTHER, "Rival").await.unwrap().season_id, 46);
+        t.server.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn an_operator_name_survives_the_players_next_logins() {
+    for db in databases().await {
+        let t = TestServer::start(&db).await;
+        with_admin(&t).await;
+        let c = &t.client;
+        let me = c.login(ME, "Heatray").await.unwrap();
+        c.register_game(&me.token, "00000000000000C1", &[ME], 12)
+            .await
+            .unwrap();
+        c.add_points(&me.token, "00000000000000C1", 30)
+            .await
+            .unwrap();
+        let mut b = Browser::new(dashboard(&t));
+        b.log_in(ADMIN, PASSWORD).await;
+        let page_path = format!("/players/mmws/{}", me.user_id);
+        let csrf = b.csrf(&page_path).await;
+        let r = b
+            .post(
+                &format!("{page_path}/rename"),
+                &[
+                    ("csrf", &csrf),
+                    ("name", "Clean Name"),
+                    ("reason", "offensive"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 303);
+
+        // The game logs in twice more with the old Steam name.
+        c.login(ME, "Heatray").await.unwrap();
+        let again = c.login(ME, "Heatray").await.unwrap();
+        let stored = t
+            .server
+            .store()
+            .mm_accounts()
+            .by_user_id(me.user_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.display_name, "Clean Name", "{}", db.label);
+        let board = c.get_elite(&again.token, 0, 10).await.unwrap();
+        assert_eq!(board.entries[0].name, "Clean Name", "{:?}", board.entries);
+        assert!(b
+            .get("/mmws/leaderboard")
+            .await
+            .text()
+            .contains(">Clean Name<"));
+        let page = b.get(&page_path).await.text();
+        assert!(page.contains("set by an operator"), "{page}");
+        // The Steam name is still recorded among the names used.
+        assert!(page.contains("Heatray"), "{page}");
+
+        // Going back to the Steam name: at once, and logins follow it again.
+        let csrf = b.csrf(&page_path).await;
+        let r = b
+            .post(
+                &format!("{page_path}/clear-name"),
+                &[("csrf", &csrf), ("reason", "appeal")],
+            )
+            .await;
+        assert_eq!(location(&r), format!("{page_path}?done=clear-name"));
+        let store = t.server.store().clone();
+        let user_id = me.user_id;
+        let name = || {
+            let store = store.clone();
+            async move {
+                store
+                    .mm_accounts()
+                    .by_user_id(user_id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .display_name
+            }
+        };
+        assert_eq!(name().await, "Heatray");
+        c.login(ME, "Heatray2").await.unwrap();
+        assert_eq!(name().await, "Heatray2");
+        let r = b
+            .post(
+                &format!("{page_path}/clear-name"),
+                &[("csrf", &csrf), ("reason", "twice")],
+            )
+            .await;
+        assert_eq!(r.status, 400, "nothing to clear");
+        let audit = b.get("/audit").await.text();
+        assert!(audit.contains("<code>mmws.clear-name</code>"), "{audit}");
+        t.server.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn the_overview_shows_when_each_certificate_expires() {
+    let db = pitlane_store::testing::TestDatabase::sqlite();
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = common::test_config(&db, data_dir.path());
+    config.tls.enabled = true;
+    // Certificates are dated by the real clock.
+    let t = TestServer::start_with(
+        config,
+        data_dir,
+        pitlane_core::ManualClock::new(chrono::Utc::now()),
+    )
+    .await;
+    with_admin(&t).await;
+    let mut b = Browser::new(dashboard(&t));
+    b.log_in(ADMIN, PASSWORD).await;
+    let overview = b.get("/").await.text();
+    let certs = pitlane::tls::cert_store(&t.config);
+    let ca = certs.ca_info().unwrap().expect("HTTPS made a CA");
+    for (label, file) in [
+        ("Private CA", "ca.pem"),
+        ("Micro Machines HTTPS", "server.pem"),
+        ("Motor City AuthLogin", "mco.pem"),
+    ] {
+        assert!(overview.contains(label), "{label}: {overview}");
+        assert!(overview.contains(file), "{file}");
+    }
+    let ca_expiry = format!("<time datetime=\"{}\">", ca.not_after.to_rfc3339());
+    assert!(overview.contains(&ca_expiry), "{ca_expiry} in {overview}");
+    assert!(overview.contains("days left"));
+    t.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_settings_page_shows_the_config_in_effect() {
+    let db = pitlane_store::testing::TestDatabase::sqlite();
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = common::test_config(&db, data_dir.path());
+    let mm = &mut config.micromachines.matchmaking;
+    mm.hold_secs = 17.0;
+    mm.skill_band_widen_per_sec = 41;
+    mm.forced_rule_set = Some("Elimination".into());
+    mm.modes[0].max_players = 4;
+    mm.modes[0].ai_fill = false;
+    config.motorcity.starting_money = 4321;
+    config.motorcity.shard_name = "Test Shard".into();
+    let t = TestServer::start_with(
+        config,
+        data_dir,
+        pitlane_core::ManualClock::new(common::capture_time()),
+    )
+    .await;
+    with_admin(&t).await;
+    let mut b = Browser::new(dashboard(&t));
+    b.log_in(ADMIN, PASSWORD).await;
+    let page = b.get("/settings").await.text();
+    let race = &t.config.micromachines.matchmaking.modes[0].rule_set;
+    assert!(
+        page.contains(&format!(
+            "<td>{race}</td><td>4</td><td>every party for itself</td><td>no: start-now searches wait for humans</td>"
+        )),
+        "{page}"
+    );
+    assert!(page.contains("<strong>Elimination</strong>: every search is matched in this pool"));
+    assert!(page.contains("17 s while no race forms"));
+    assert!(page.contains("widening by 41 per second"));
+    assert!(
+        page.contains("<td><code>starting_money</code></td><td>4321</td>"),
+        "{page}"
+    );
+    assert!(page.contains("<td><code>shard_name</code></td><td>Test Shard</td>"));
+    assert!(
+        page.contains("<td><code>matchmaking.hold_secs</code></td><td>17.0</td>"),
+        "{page}"
+    );
+    assert!(b.get("/mco").await.text().contains("Test Shard"));
+    t.server.shutdown().await;
+}
+
+async fn create_mco_account(
+    b: &mut Browser,
+    csrf: &str,
+    name: &str,
+    password: &str,
+) -> pitlane_sim::http::HttpResponse {
+    let mut fields = vec![
+        ("username", name),
+        ("password", password),
+        ("reason", "new player"),
+    ];
+    if !csrf.is_empty() {
+        fields.push(("csrf", csrf));
+    }
+    b.post("/mco/accounts", &fields).await
+}
+
+#[tokio::test]
+async fn motor_city_page_creates_accounts_resets_passwords_and_shows_lobby_and_garage() {
+    use motorcity::crypto::PublicLoginKey;
+    use motorcity::http::AuthLoginResponse;
+    use motorcity::{SessionKey, ShardId};
+    use pitlane_sim::mco::{self, LobbyClient, PersonaCreation};
+
+    for db in databases().await {
+        let t = TestServer::start(&db).await;
+        with_admin(&t).await;
+        let mut b = Browser::new(dashboard(&t));
+        b.log_in(ADMIN, PASSWORD).await;
+        let page = b.get("/mco").await.text();
+        assert!(page.contains(&t.config.motorcity.shard_name), "{page}");
+        assert!(page.contains(">LOBBY<"), "{page}");
+
+        // Create: bad names and missing tokens refused, nothing stored.
+        let csrf = b.csrf("/mco").await;
+        let r = create_mco_account(&mut b, &csrf, "bad name", "pw12").await;
+        assert_eq!(r.status, 400);
+        let r = create_mco_account(&mut b, "", "Racer", "pw12").await;
+        assert_eq!(r.status, 403);
+        let accounts = t.server.store().mco_accounts();
+        assert!(accounts.by_name("Racer").await.unwrap().is_none());
+        let r = create_mco_account(&mut b, &csrf, "Racer", "first-pw").await;
+        assert_eq!(r.status, 303, "{}", r.text());
+        let account = accounts.by_name("Racer").await.unwrap().unwrap();
+        assert_eq!(
+            location(&r),
+            format!("/players/mco/{}?done=create-account", account.customer_id)
+        );
+        let r = create_mco_account(&mut b, &csrf, "racer", "other-pw").await;
+        assert_eq!(r.status, 400, "names are unique regardless of case");
+
+        // Reset the password: the old one stops working in AuthLogin.
+        let http = t.server.mco().unwrap().clone();
+        let ip = "127.0.0.1".parse().unwrap();
+        let path = format!("/players/mco/{}", account.customer_id);
+        let csrf = b.csrf(&path).await;
+        let r = b
+            .post(
+                &format!("{path}/reset-password"),
+                &[
+                    ("csrf", &csrf),
+                    ("password", "second-pw"),
+                    ("reason", "forgot"),
+                ],
+            )
+            .await;
+        assert_eq!(location(&r), format!("{path}?done=reset-password"));
+        assert!(matches!(
+            http.directory.auth_login("Racer", "first-pw", ip).await,
+            AuthLoginResponse::Invalid(_)
+        ));
+        let AuthLoginResponse::Valid { ticket } =
+            http.directory.auth_login("Racer", "second-pw", ip).await
+        else {
+            panic!("the new password works");
+        };
+        let audit = b.get("/audit").await.text();
+        assert!(audit.contains("<code>mco.create-account</code>"), "{audit}");
+        assert!(audit.contains("<code>mco.reset-password</code>"));
+        assert!(
+            !audit.contains("second-pw"),
+            "passwords stay out of the log"
+        );
+
+        // In the game: persona, lobby channel, money.
+        let l = t.server.listening;
+        let pub_key = PublicLoginKey::from_pub_key_file(
+            &std::fs::read_to_string(t.data_dir.path().join("mco/pub.key")).unwrap(),
+        )
+        .unwrap();
+        let key = SessionKey::generate();
+        let customer = mco::login_with_key(l.mco_login.unwrap(), &pub_key, &ticket, &key)
+            .await
+            .unwrap();
+        let persona_addr = l.mco_persona.unwrap();
+        assert!(matches!(
+            mco::create_persona(persona_addr, customer, ShardId(44), "Speedy")
+                .await
+                .unwrap(),
+            PersonaCreation::Created
+        ));
+        let persona = mco::list_personas(persona_addr, customer).await.unwrap()[0].id;
+        mco::select_persona(persona_addr, customer, persona, ShardId(44))
+            .await
+            .unwrap();
+        let mut lobby = LobbyClient::login(l.mco_lobby.unwrap(), &key, customer, persona, "Speedy")
+            .await
+            .unwrap();
+        assert!(lobby.join(2).await.unwrap());
+        let page = b.get("/mco").await.text();
+        assert!(
+            page.contains(&format!("Speedy (persona {})", persona.0)),
+            "{} {page}",
+            db.label
+        );
+        assert!(
+            page.contains("<span data-channel=\"2\">1</span> / "),
+            "{page}"
+        );
+        t.server
+            .store()
+            .mco_garage()
+            .ensure_player(i64::from(persona.0), 12345, t.clock.now())
+            .await
+            .unwrap();
+        let page = b.get(&path).await.text();
+        assert!(
+            page.contains(">Speedy<") && page.contains("$12345"),
+            "{page}"
+        );
+        assert!(page.contains("No cars."), "{page}");
+
+        // A ban refuses AuthLogin in the game's own form.
+        let csrf = b.csrf(&path).await;
+        b.post(
+            &format!("{path}/ban"),
+            &[("csrf", &csrf), ("reason", "griefing")],
+        )
+        .await;
+        let refused = http.directory.auth_login("Racer", "second-pw", ip).await;
+        assert!(
+            matches!(refused, AuthLoginResponse::Invalid(_)),
+            "{refused:?}"
+        );
+        let body = refused.body();
+        assert!(
+            body.starts_with("reasoncode=") && body.contains("disabled"),
+            "{body}"
+        );
+        drop(lobby);
         t.server.shutdown().await;
     }
 }

@@ -4,5 +4,5 @@
 pub mod responses;
 pub mod routes;
 
-pub use responses::Failure;
+pub use responses::{Failure, LimitHit};
 pub use routes::{route, Operation};

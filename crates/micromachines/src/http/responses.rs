@@ -54,14 +54,29 @@ fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> Htt
 pub struct Failure {
     pub status: StatusCode,
     pub message: String,
+    /// The `[limits]` key that refused the request, if a limit did: carried
+    /// into the response as a [`LimitHit`] extension for the metrics.
+    pub limit: Option<&'static str>,
 }
+
+/// Response extension naming the `[limits]` key that refused a request
+/// (the listener counts it per limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitHit(pub &'static str);
 
 impl Failure {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
             status,
             message: message.into(),
+            limit: None,
         }
+    }
+
+    /// The same failure, marked as the work of the limit `key`.
+    pub fn by_limit(mut self, key: &'static str) -> Self {
+        self.limit = Some(key);
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -90,13 +105,25 @@ impl Failure {
             message: self.message,
         };
         let body = XmlWriter::document(result_root, &ErrorOnly(&error));
-        with_type(self.status, XML_CONTENT_TYPE, Bytes::from(body))
+        let mut response = with_type(self.status, XML_CONTENT_TYPE, Bytes::from(body));
+        if let Some(key) = self.limit {
+            response.extensions_mut().insert(LimitHit(key));
+        }
+        response
     }
 }
 
 impl From<XmlError> for Failure {
     fn from(e: XmlError) -> Self {
-        Failure::bad_request(e.to_string())
+        let limit = match e {
+            XmlError::TooDeep(_) => Some("max_xml_depth"),
+            XmlError::TooManyElements(_) => Some("max_xml_elements"),
+            _ => None,
+        };
+        Failure {
+            limit,
+            ..Failure::bad_request(e.to_string())
+        }
     }
 }
 

@@ -3,9 +3,11 @@
 //!
 //! The client polls EnterMatchmaking2 (a new Steam game lobby each time, the
 //! same party lobby throughout). A poll is held while nothing forms and is
-//! answered the moment its party is placed in a race. The pool lives in this
-//! process; races are written to the store when they form, so points can be
-//! checked against them later.
+//! answered the moment its party is placed in a race. On SQLite (one
+//! instance) the pool lives in this process; on PostgreSQL it is shared by
+//! every instance on the database (`shared`), running the same rules on a
+//! snapshot of the stored searches. Races are written to the store when
+//! they form, so points can be checked against them later.
 //!
 //! Choices where the recording is silent (docs/mmws-protocol.md):
 //! - `Team` 0 means "nothing yet" (the only answers the client did not start
@@ -17,9 +19,11 @@
 //!   getting `InProgressGameToJoin`, whose shape was never seen.
 
 mod pool;
+mod shared;
 pub mod teams;
 pub mod wait_times;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -52,6 +56,9 @@ pub struct Matchmaker {
     store: Store,
     pool: Mutex<Pool>,
     session_ids: tokio::sync::Mutex<(i64, i64)>,
+    /// Set when the store is shared by several instances (PostgreSQL).
+    shared: Option<shared::Shared>,
+    races_formed: AtomicU64,
 }
 
 /// Session ids are reserved from the store in blocks, so the sequence is
@@ -64,8 +71,32 @@ impl Matchmaker {
         Self {
             pool: Mutex::new(Pool::new(settings.clone())),
             settings,
+            shared: store.is_shared().then(shared::Shared::default),
             store,
             session_ids: tokio::sync::Mutex::new((0, 0)),
+            races_formed: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether the pool is shared with other instances through the database.
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Races formed by this instance since it started.
+    pub fn races_formed(&self) -> u64 {
+        self.races_formed.load(Ordering::Relaxed)
+    }
+
+    fn count_formed(&self) {
+        self.races_formed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Matchmaking polls held by this instance right now.
+    pub fn held_polls(&self) -> usize {
+        match &self.shared {
+            Some(shared) => shared.held_polls(),
+            None => self.pool().active_polls(),
         }
     }
 
@@ -98,6 +129,9 @@ impl Matchmaker {
         season_id: i64,
     ) -> Result<MatchmakingResult, pitlane_store::StoreError> {
         let request = self.apply_server_rules(request);
+        if let Some(shared) = &self.shared {
+            return self.search_shared(shared, request, season_id).await;
+        }
         let session_id = self.next_session_id().await?;
         let hold = Duration::from_secs_f64(self.settings.hold_secs);
         let started = Instant::now();
@@ -110,6 +144,7 @@ impl Matchmaker {
                 Step::Deliver(result) => return Ok(result),
                 Step::Formed(formed) => {
                     self.persist(&formed, season_id).await;
+                    self.count_formed();
                     let mut pool = self.pool();
                     pool.mark_ready(formed.match_id);
                     if let Some(result) = pool.deliver(request.group_lobby_id, Instant::now()) {
@@ -167,6 +202,9 @@ impl Matchmaker {
     /// of holding the shutdown for up to `hold_secs`.
     pub fn close(&self) {
         self.pool().close();
+        if let Some(shared) = &self.shared {
+            shared.close();
+        }
     }
 
     async fn persist(&self, formed: &pool::Formed, season_id: i64) {
@@ -189,22 +227,57 @@ impl Matchmaker {
 
     /// Removes a party's search (CancelMatchmaking) and answers its held
     /// poll with "nothing yet".
-    pub fn cancel(&self, user_id: i64, group_lobby_id: Option<u64>) -> usize {
-        self.pool().cancel(user_id, group_lobby_id)
+    pub async fn cancel(
+        &self,
+        user_id: i64,
+        group_lobby_id: Option<u64>,
+    ) -> Result<usize, pitlane_store::StoreError> {
+        let Some(shared) = &self.shared else {
+            return Ok(self.pool().cancel(user_id, group_lobby_id));
+        };
+        let removed = self
+            .store
+            .mm_shared_pool()
+            .cancel(user_id, group_lobby_id)
+            .await?;
+        // Polls held here wake at once; other instances hear the NOTIFY.
+        shared.wake(&removed);
+        Ok(removed.len())
     }
 
     /// A race started: it takes no more late joiners.
-    pub fn mark_started(&self, race_key: &str) {
-        self.pool().mark_started(race_key);
+    pub async fn mark_started(&self, race_key: &str) -> Result<(), pitlane_store::StoreError> {
+        match &self.shared {
+            Some(_) => self.store.mm_shared_pool().mark_started(race_key).await,
+            None => {
+                self.pool().mark_started(race_key);
+                Ok(())
+            }
+        }
     }
 
     pub fn record_wait(&self, ranked: bool, seconds: f64) {
         self.pool().waits.record(ranked, seconds);
     }
 
-    /// Who is searching right now (for operators).
+    /// Who is searching right now (for operators). With a shared pool this
+    /// is every instance's searches as last read by
+    /// [`Matchmaker::searching_everywhere`] (the heartbeat reads them every
+    /// few seconds).
     pub fn searching(&self) -> Vec<SearchView> {
-        self.pool().views(Instant::now())
+        match &self.shared {
+            Some(shared) => shared.views(),
+            None => self.pool().views(Instant::now()),
+        }
+    }
+
+    /// Who is searching right now on every instance, read from the database
+    /// when it is shared.
+    pub async fn searching_everywhere(&self) -> Result<Vec<SearchView>, pitlane_store::StoreError> {
+        match &self.shared {
+            Some(shared) => self.shared_views(shared).await,
+            None => Ok(self.searching()),
+        }
     }
 }
 

@@ -108,7 +108,7 @@ pub struct Pool {
 /// The rating part of `SkillLevel`: the capture's values were
 /// 0x0FAF0000 + n with n counting retries, so the low 16 bits are not skill
 /// (inferred).
-fn rating(skill_level: u64) -> u32 {
+pub(super) fn rating(skill_level: u64) -> u32 {
     ((skill_level >> 16) & 0xFFFF_FFFF) as u32
 }
 
@@ -534,19 +534,7 @@ impl Pool {
     /// fresh RaceKey and SessionId, as the official server answered a
     /// search that timed out.
     pub fn not_yet(&self, r: &SearchRequest, session_id: i64) -> MatchmakingResult {
-        self.with_waits(MatchmakingResult {
-            average_wait_non_ranked: 0.0,
-            average_wait_ranked: 0.0,
-            groups: vec![group(
-                r.game_lobby_id,
-                r.group_lobby_id,
-                r.group_size.max(1),
-                true,
-                0,
-            )],
-            race_key: new_race_key(),
-            session_id,
-        })
+        self.with_waits(not_yet(r, session_id))
     }
 
     pub fn cancel(&mut self, user_id: i64, group_lobby_id: Option<u64>) -> usize {
@@ -576,6 +564,14 @@ impl Pool {
         }
     }
 
+    /// Polls held now.
+    pub fn active_polls(&self) -> usize {
+        self.searches
+            .values()
+            .map(|s| s.active_polls as usize)
+            .sum()
+    }
+
     pub fn views(&self, now: Instant) -> Vec<SearchView> {
         let mut views: Vec<SearchView> = self
             .searches
@@ -591,5 +587,150 @@ impl Pool {
             .collect();
         views.sort_by(|a, b| b.waiting_secs.total_cmp(&a.waiting_secs));
         views
+    }
+}
+
+/// "Nothing yet" without the wait averages, which the caller adds.
+pub(super) fn not_yet(r: &SearchRequest, session_id: i64) -> MatchmakingResult {
+    MatchmakingResult {
+        average_wait_non_ranked: 0.0,
+        average_wait_ranked: 0.0,
+        groups: vec![group(
+            r.game_lobby_id,
+            r.group_lobby_id,
+            r.group_size.max(1),
+            true,
+            0,
+        )],
+        race_key: new_race_key(),
+        session_id,
+    }
+}
+
+/// A search as read back from the shared pool, its times already turned
+/// into this process's `Instant`s.
+#[derive(Debug, Clone)]
+pub(super) struct LoadedSearch {
+    pub group_lobby_id: u64,
+    pub user_id: i64,
+    pub steam_id: u64,
+    pub queue: QueueKey,
+    pub group_size: u32,
+    pub skill: u32,
+    pub game_lobby_id: u64,
+    pub started: Instant,
+    pub last_seen: Instant,
+    pub active: bool,
+    pub assigned: Option<u64>,
+}
+
+/// A member of a race, for writing back to the shared pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct MemberView {
+    pub group_lobby_id: u64,
+    pub game_lobby_id: u64,
+    pub size: u32,
+    pub is_host: bool,
+    pub team: i64,
+}
+
+/// A race in the pool, for writing back to the shared pool.
+#[derive(Debug, Clone)]
+pub(super) struct MatchView {
+    pub session_id: i64,
+    pub race_key: String,
+    pub queue: QueueKey,
+    pub members: Vec<MemberView>,
+    pub host_skill: u32,
+    pub formed: Instant,
+    pub started: bool,
+    pub teams: u32,
+    pub max_players: u32,
+}
+
+/// A snapshot of the shared pool runs the same rules as the in-process
+/// pool: it is filled with the rows a step needs, stepped once, and what
+/// changed is written back.
+impl Pool {
+    pub(super) fn load_search(&mut self, s: LoadedSearch) {
+        self.searches.insert(
+            s.group_lobby_id,
+            Search {
+                user_id: s.user_id,
+                steam_id: s.steam_id,
+                queue: s.queue,
+                group_size: s.group_size.max(1),
+                skill: s.skill,
+                game_lobby_id: s.game_lobby_id,
+                started: s.started,
+                last_seen: s.last_seen,
+                active_polls: u32::from(s.active),
+                assigned: s.assigned,
+                notify: Arc::new(Notify::new()),
+            },
+        );
+    }
+
+    /// Loads a stored race (stored races are always announced: they are
+    /// written in the same transaction that forms them).
+    pub(super) fn load_match(&mut self, id: u64, m: MatchView) {
+        self.next_match = self.next_match.max(id + 1);
+        self.matches.insert(
+            id,
+            Match {
+                session_id: m.session_id,
+                race_key: m.race_key,
+                queue: m.queue,
+                members: m
+                    .members
+                    .into_iter()
+                    .map(|x| Member {
+                        group_lobby_id: x.group_lobby_id,
+                        game_lobby_id: x.game_lobby_id,
+                        size: x.size,
+                        is_host: x.is_host,
+                        team: x.team,
+                    })
+                    .collect(),
+                host_skill: m.host_skill,
+                formed: m.formed,
+                ready: true,
+                started: m.started,
+                teams: m.teams,
+                max_players: m.max_players,
+            },
+        );
+    }
+
+    pub(super) fn match_view(&self, id: u64) -> Option<MatchView> {
+        let m = self.matches.get(&id)?;
+        Some(MatchView {
+            session_id: m.session_id,
+            race_key: m.race_key.clone(),
+            queue: m.queue.clone(),
+            members: m
+                .members
+                .iter()
+                .map(|x| MemberView {
+                    group_lobby_id: x.group_lobby_id,
+                    game_lobby_id: x.game_lobby_id,
+                    size: x.size,
+                    is_host: x.is_host,
+                    team: x.team,
+                })
+                .collect(),
+            host_skill: m.host_skill,
+            formed: m.formed,
+            started: m.started,
+            teams: m.teams,
+            max_players: m.max_players,
+        })
+    }
+
+    /// The id of the race with this key, if loaded.
+    pub(super) fn match_id(&self, race_key: &str) -> Option<u64> {
+        self.matches
+            .iter()
+            .find_map(|(id, m)| (m.race_key == race_key).then_some(*id))
     }
 }

@@ -100,7 +100,7 @@ impl MicroMachines {
             Some(_) => Some(e.required_u64("GroupLobbyId")?),
             None => None,
         };
-        let removed = self.matchmaker.cancel(session.user_id, group);
+        let removed = self.matchmaker.cancel(session.user_id, group).await?;
         tracing::info!(user_id = session.user_id, removed, "matchmaking cancelled");
         Ok(())
     }
@@ -150,7 +150,7 @@ impl MicroMachines {
             .mm_races()
             .register(&race, seconds, &players, now)
             .await?;
-        self.matchmaker.mark_started(race_key);
+        self.matchmaker.mark_started(race_key).await?;
         tracing::info!(
             race_key,
             known,

@@ -180,6 +180,17 @@ impl AuthFailure {
         AuthFailure::new("INV-200", "Too many failed attempts. Try again later.", url)
     }
 
+    /// The shard is at its population cap. `INV-200`, as for every refusal
+    /// that is not about the password; the text is Pitlane's, shown if the
+    /// client shows `reasontext` at all (unknown).
+    pub fn shard_full(url: &str) -> AuthFailure {
+        AuthFailure::new(
+            "INV-200",
+            "The server is full. Try again in a few minutes.",
+            url,
+        )
+    }
+
     /// A failure with any code and text.
     pub fn new(code: &str, text: &str, url: &str) -> AuthFailure {
         AuthFailure {

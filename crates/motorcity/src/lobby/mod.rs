@@ -31,6 +31,7 @@ use crate::wire::lobby::{
     self, ids, ChannelEntry, ChatLine, Inner, LobbyLogin, LobbyUser, SealError, CHAT_MAX,
 };
 use crate::wire::{NpsCodec, NpsFrame, DEFAULT_MAX_FRAME_LEN};
+use pitlane_core::recording::{self, ConnectionLog, Recorder};
 
 /// A channel the lobby offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +66,8 @@ pub struct LobbySettings {
     pub idle_timeout: Duration,
     /// Largest NPS message accepted.
     pub max_frame_len: usize,
+    /// Where `--record` writes each connection's commands (off by default).
+    pub recorder: Recorder,
 }
 
 impl Default for LobbySettings {
@@ -75,6 +78,29 @@ impl Default for LobbySettings {
             max_connections: 1024,
             idle_timeout: Duration::from_secs(600),
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            recorder: Recorder::off(),
+        }
+    }
+}
+
+impl LobbySettings {
+    /// The operator's `[motorcity]` settings: channels, encrypted reply
+    /// ids, connection limit and the session idle timeout.
+    pub fn from_config(mc: &pitlane_core::config::MotorCitySettings) -> LobbySettings {
+        LobbySettings {
+            channels: mc
+                .channels
+                .iter()
+                .map(|c| Channel {
+                    id: c.id,
+                    name: c.name.clone(),
+                    capacity: c.capacity,
+                })
+                .collect(),
+            encrypted_replies: mc.encrypted_lobby_replies.iter().copied().collect(),
+            max_connections: mc.max_connections,
+            idle_timeout: Duration::from_secs(mc.session_idle_timeout_secs),
+            ..LobbySettings::default()
         }
     }
 }
@@ -268,6 +294,37 @@ impl Lobby {
     }
 }
 
+/// One channel as the operator's dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelSnapshot {
+    pub id: u32,
+    pub name: String,
+    pub capacity: u16,
+    /// Players in it now.
+    pub users: Vec<LobbyUser>,
+}
+
+impl Lobby {
+    /// A read-only copy of who is in which channel now, in list order, and
+    /// how many lobby connections are in no channel: for the operator's
+    /// dashboard.
+    pub fn snapshot(&self) -> (Vec<ChannelSnapshot>, usize) {
+        let channels = self
+            .settings
+            .channels
+            .iter()
+            .map(|c| ChannelSnapshot {
+                id: c.id,
+                name: c.name.clone(),
+                capacity: c.capacity,
+                users: self.hub.users_in(c.id),
+            })
+            .collect::<Vec<_>>();
+        let inside: usize = channels.iter().map(|c| c.users.len()).sum();
+        (channels, self.hub.online().saturating_sub(inside))
+    }
+}
+
 /// Serves the lobby on `listener` until `shutdown` becomes `true`.
 pub async fn serve_lobby(
     listener: TcpListener,
@@ -290,6 +347,7 @@ struct Session {
     conn: u64,
     rx: LobbyCipher,
     tx: LobbyCipher,
+    log: ConnectionLog,
 }
 
 async fn connection(
@@ -300,11 +358,17 @@ async fn connection(
 ) {
     debug!(%peer, "connected");
     let settings = &lobby.settings;
+    let log = (settings.recorder).connection_on(
+        recording::Channel::McoLobby,
+        stream.local_addr().ok(),
+        peer,
+    );
     let mut framed = Framed::new(stream, NpsCodec::server(settings.max_frame_len));
     let Some(first) = next_frame(&mut framed, settings.idle_timeout, &mut shutdown).await else {
         return;
     };
-    let Some((mut session, mut outbox)) = login(&lobby, &mut framed, first).await else {
+    crate::server::record_frame(&log, true, &first);
+    let Some((mut session, mut outbox)) = login(&lobby, &mut framed, first, log).await else {
         return;
     };
     loop {
@@ -357,6 +421,9 @@ async fn next_frame(
             }
             Ok(None) => None,
             Ok(Some(Err(error))) => {
+                if matches!(error, crate::wire::FrameError::TooLong { .. }) {
+                    crate::server::count_oversized_frame(framed.get_ref());
+                }
                 warn!(%error, "bad input; closing");
                 None
             }
@@ -371,6 +438,7 @@ async fn login(
     lobby: &Lobby,
     framed: &mut LobbyFramed,
     first: NpsFrame,
+    log: ConnectionLog,
 ) -> Option<(Session, mpsc::UnboundedReceiver<Inner>)> {
     if first.id != ids::LOGIN {
         warn!(
@@ -412,6 +480,8 @@ async fn login(
             return None;
         }
     };
+    crate::server::record_frame(&log, false, &reply);
+    log.secret("session-key", key.as_bytes());
     if let Err(error) = framed.send(reply).await {
         warn!(%error, "send failed; closing");
         return None;
@@ -427,6 +497,7 @@ async fn login(
             conn,
             rx: LobbyCipher::new(&key),
             tx: LobbyCipher::new(&key),
+            log,
         },
         outbox,
     ))
@@ -440,19 +511,28 @@ enum Handled {
 fn handle(lobby: &Lobby, session: &mut Session, frame: NpsFrame) -> Handled {
     match frame.id {
         ids::ENCRYPTED => match Inner::open(&frame, &mut session.rx) {
-            Ok(inner) => route(lobby, session, inner),
+            Ok(inner) => {
+                record_inner(&session.log, true, &inner, &frame);
+                route(lobby, session, inner)
+            }
             // The chain is broken from here on: nothing later can decrypt.
             Err(error) => {
+                // Kept as it came: a researcher may know the key.
+                crate::server::record_frame(&session.log, true, &frame);
                 warn!(%error, "undecryptable 0x1101");
                 Handled::Close("bad ciphertext")
             }
         },
-        ids::HEARTBEAT => Handled::Reply(Vec::new()),
+        ids::HEARTBEAT => {
+            crate::server::record_frame(&session.log, true, &frame);
+            Handled::Reply(Vec::new())
+        }
         ids::LOGIN => {
             warn!("second 0x100 on one connection");
             Handled::Close("repeated login")
         }
         other => {
+            crate::server::record_frame(&session.log, true, &frame);
             info!(
                 id = format_args!("{other:#06x}"),
                 "clear lobby message ignored"
@@ -577,6 +657,30 @@ fn chat(lobby: &Lobby, session: &Session, inner: &Inner) -> Outcome {
     }
 }
 
+/// A command into the transcript: `plain` is the inner message (id,
+/// length, body) as after DES, `raw` the frame on the wire.
+fn record_inner(log: &ConnectionLog, inbound: bool, inner: &Inner, frame: &NpsFrame) {
+    if !log.is_on() {
+        return;
+    }
+    let mut plain = Vec::with_capacity(4 + inner.body.len());
+    plain.extend_from_slice(&inner.id.to_be_bytes());
+    let len = u16::try_from(4 + inner.body.len()).unwrap_or(u16::MAX);
+    plain.extend_from_slice(&len.to_be_bytes());
+    plain.extend_from_slice(&inner.body);
+    let mut raw = bytes::BytesMut::new();
+    let _ = tokio_util::codec::Encoder::encode(
+        &mut NpsCodec::server(usize::from(u16::MAX)),
+        frame.clone(),
+        &mut raw,
+    );
+    if inbound {
+        log.inbound(&plain, &raw);
+    } else {
+        log.outbound(&plain, &raw);
+    }
+}
+
 /// Sends replies in the form [`LobbySettings::encrypted_replies`] asks
 /// for; `false` when the connection is gone.
 async fn send_all(
@@ -598,6 +702,7 @@ async fn send_all(
                 continue;
             }
         };
+        record_inner(&session.log, false, &message, &frame);
         match tokio::time::timeout(lobby.settings.idle_timeout, framed.send(frame)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {

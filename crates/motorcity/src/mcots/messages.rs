@@ -610,92 +610,44 @@ pub fn game_urls(urls: &[(u32, String)]) -> Bytes {
     b.freeze()
 }
 
-/// The tunables record (spec §8.2, 118 known bytes of 124) [C].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Tunables {
-    pub club_creation_cost: u32,
-    pub club_creation_level: u32,
-    pub club_officer_level: u32,
-    pub inventory_per_level: u32,
-    pub cars_per_level: u32,
-    pub max_ez_street_level: u32,
-    pub club_switch_cooldown: u32,
-    pub repair_cost_mod: f64,
-    pub scrap_value_mod: f64,
-    pub add_cost: [u32; 7],
-    pub trade_in_mod: f64,
-    pub sim_street_max_wager: u32,
-    pub salary_per_level: u32,
-    pub club_max_members: u32,
-    pub club_reg_cost: u32,
-    pub club_re_reg_cost: u32,
-    pub classified_ad_rate: u32,
-    pub ad_max_duration: u32,
-    pub ad_max_size: u32,
-    pub ad_max_per_player: u32,
-}
+/// The tunables record (spec §8.2, 118 known bytes of 124) [C]: the
+/// operator's `[motorcity.tunables]` as they are, so the fields and their
+/// defaults are written once, in the config.
+pub use pitlane_core::config::McoTunables as Tunables;
 
-impl Default for Tunables {
-    fn default() -> Tunables {
-        Tunables {
-            club_creation_cost: 10_000,
-            club_creation_level: 5,
-            club_officer_level: 3,
-            inventory_per_level: 10,
-            cars_per_level: 2,
-            max_ez_street_level: 5,
-            club_switch_cooldown: 7,
-            repair_cost_mod: 1.0,
-            scrap_value_mod: 0.5,
-            add_cost: [10, 20, 30, 40, 50, 60, 70],
-            trade_in_mod: 0.75,
-            sim_street_max_wager: 1_000,
-            salary_per_level: 100,
-            club_max_members: 50,
-            club_reg_cost: 1_000,
-            club_re_reg_cost: 500,
-            classified_ad_rate: 10,
-            ad_max_duration: 7,
-            ad_max_size: 256,
-            ad_max_per_player: 5,
-        }
+/// The MC_TUNABLES answer.
+pub fn tunables(t: &Tunables) -> Bytes {
+    let mut b = BytesMut::new();
+    b.put_u16_le(no::MC_TUNABLES);
+    for v in [
+        t.club_creation_cost,
+        t.club_creation_level,
+        t.club_officer_level,
+        t.inventory_per_level,
+        t.cars_per_level,
+        t.max_ez_street_level,
+        t.club_switch_cooldown,
+    ] {
+        b.put_u32_le(v);
     }
-}
-
-impl Tunables {
-    pub fn to_bytes(&self) -> Bytes {
-        let mut b = BytesMut::new();
-        b.put_u16_le(no::MC_TUNABLES);
-        for v in [
-            self.club_creation_cost,
-            self.club_creation_level,
-            self.club_officer_level,
-            self.inventory_per_level,
-            self.cars_per_level,
-            self.max_ez_street_level,
-            self.club_switch_cooldown,
-        ] {
-            b.put_u32_le(v);
-        }
-        b.put_f64_le(self.repair_cost_mod);
-        b.put_f64_le(self.scrap_value_mod);
-        for v in self.add_cost {
-            b.put_u32_le(v);
-        }
-        b.put_f64_le(self.trade_in_mod);
-        for v in [
-            self.sim_street_max_wager,
-            self.salary_per_level,
-            self.club_max_members,
-            self.club_reg_cost,
-            self.club_re_reg_cost,
-            self.classified_ad_rate,
-            self.ad_max_duration,
-            self.ad_max_size,
-            self.ad_max_per_player,
-        ] {
-            b.put_u32_le(v);
-        }
-        b.freeze()
+    b.put_f64_le(t.repair_cost_mod);
+    b.put_f64_le(t.scrap_value_mod);
+    for v in t.add_cost {
+        b.put_u32_le(v);
     }
+    b.put_f64_le(t.trade_in_mod);
+    for v in [
+        t.sim_street_max_wager,
+        t.salary_per_level,
+        t.club_max_members,
+        t.club_reg_cost,
+        t.club_re_reg_cost,
+        t.classified_ad_rate,
+        t.ad_max_duration,
+        t.ad_max_size,
+        t.ad_max_per_player,
+    ] {
+        b.put_u32_le(v);
+    }
+    b.freeze()
 }

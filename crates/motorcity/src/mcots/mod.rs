@@ -18,31 +18,28 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use pitlane_store::mco::{NewPart, PurchaseError};
+use pitlane_store::mco::PurchaseError;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_util::codec::Framed;
 use tracing::{debug, error, info, warn};
 
-use crate::catalogue::Catalogue;
+use crate::catalogue::{self, StockRules};
 use crate::crypto::McotsCipher;
 use crate::directory::PersonaId;
 use crate::server::accept_loop;
 use crate::store_directory::StoreDirectory;
 use frame::{TomcCodec, TomcFrame, FLAG_ENCRYPTED};
 use messages::{no, GenericReply, GenericRequest};
+use pitlane_core::recording::{Channel, ConnectionLog, Recorder};
 
 /// How the transaction server behaves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct McotsSettings {
     /// Money a persona starts with at its first MCOTS login.
     pub starting_money: u32,
-    /// How often each dealer's stock changes.
-    pub dealer_refresh: Duration,
-    /// Cars per dealer.
-    pub dealer_stock_size: usize,
-    /// Discount of the deal of the day, in percent.
-    pub deal_percent_off: u32,
+    /// How dealers stock their lots.
+    pub stock: StockRules,
     /// Lobbies in MC_LOBBIES: id and name.
     pub lobbies: Vec<(u32, String)>,
     /// Game URLs: id and URL.
@@ -56,21 +53,47 @@ pub struct McotsSettings {
     pub idle_timeout: Duration,
     /// Largest frame accepted.
     pub max_frame_len: usize,
+    /// Where `--record` writes each connection's payloads (off by default).
+    pub recorder: Recorder,
 }
 
 impl Default for McotsSettings {
     fn default() -> McotsSettings {
         McotsSettings {
             starting_money: 25_000,
-            dealer_refresh: Duration::from_secs(24 * 3600),
-            dealer_stock_size: 12,
-            deal_percent_off: 10,
+            stock: StockRules {
+                refresh: Duration::from_secs(24 * 3600),
+                size: 12,
+                deal_percent_off: 10,
+            },
             lobbies: vec![(1, "main".into())],
             game_urls: Vec::new(),
             tunables: messages::Tunables::default(),
             max_connections: 1024,
             idle_timeout: Duration::from_secs(600),
             max_frame_len: frame::DEFAULT_MAX_FRAME_LEN,
+            recorder: Recorder::off(),
+        }
+    }
+}
+
+impl McotsSettings {
+    /// The operator's `[motorcity]` settings: money, dealer stock, race
+    /// lobbies, game URLs, tunables, connection limit and idle timeout.
+    pub fn from_config(mc: &pitlane_core::config::MotorCitySettings) -> McotsSettings {
+        McotsSettings {
+            starting_money: mc.starting_money,
+            stock: StockRules {
+                refresh: Duration::from_secs(mc.dealer_refresh_hours.max(1) * 3600),
+                size: mc.dealer_stock_size,
+                deal_percent_off: mc.deal_percent_off,
+            },
+            lobbies: mc.lobbies.iter().map(|l| (l.id, l.name.clone())).collect(),
+            game_urls: mc.game_urls.iter().map(|u| (u.id, u.url.clone())).collect(),
+            tunables: mc.tunables.clone(),
+            max_connections: mc.max_connections,
+            idle_timeout: Duration::from_secs(mc.session_idle_timeout_secs),
+            ..McotsSettings::default()
         }
     }
 }
@@ -78,20 +101,14 @@ impl Default for McotsSettings {
 /// The transaction server's shared parts.
 pub struct Mcots {
     directory: Arc<StoreDirectory>,
-    catalogue: Arc<Catalogue>,
     settings: McotsSettings,
     unknown_logged: Mutex<HashSet<u16>>,
 }
 
 impl Mcots {
-    pub fn new(
-        directory: Arc<StoreDirectory>,
-        catalogue: Arc<Catalogue>,
-        settings: McotsSettings,
-    ) -> Mcots {
+    pub fn new(directory: Arc<StoreDirectory>, settings: McotsSettings) -> Mcots {
         Mcots {
             directory,
-            catalogue,
             settings,
             unknown_logged: Mutex::new(HashSet::new()),
         }
@@ -132,6 +149,8 @@ async fn connection(
 ) {
     debug!(%peer, "connected");
     let idle = mcots.settings.idle_timeout;
+    let log =
+        (mcots.settings.recorder).connection_on(Channel::McoMcots, stream.local_addr().ok(), peer);
     let mut framed = Framed::new(stream, TomcCodec::new(mcots.settings.max_frame_len));
     let mut session: Option<Session> = None;
     loop {
@@ -151,6 +170,9 @@ async fn connection(
             }
             Ok(None) => break,
             Ok(Some(Err(error))) => {
+                if matches!(error, frame::TomcError::TooLong { .. }) {
+                    crate::server::count_oversized_frame(framed.get_ref());
+                }
                 warn!(%error, "bad MCOTS input; closing");
                 break;
             }
@@ -167,12 +189,13 @@ async fn connection(
                 }
             }
         }
+        record(&log, true, &payload, &request);
         let Ok(number) = messages::msg_no(&payload) else {
             warn!("MCOTS frame without a message number; closing");
             break;
         };
         if number == no::MC_CLIENT_CONNECT {
-            let (reply, next_session) = connect(&mcots, &payload).await;
+            let (reply, next_session) = connect(&mcots, &payload, &log).await;
             let ok = next_session.is_some();
             session = next_session;
             let out = TomcFrame {
@@ -180,6 +203,7 @@ async fn connection(
                 flags: 0,
                 payload: reply,
             };
+            record(&log, false, &out.payload, &out);
             if framed.send(out).await.is_err() || !ok {
                 break;
             }
@@ -192,6 +216,7 @@ async fn connection(
                 flags: 0,
                 payload: GenericReply::failed(number).to_bytes(),
             };
+            record(&log, false, &out.payload, &out);
             if framed.send(out).await.is_err() {
                 break;
             }
@@ -207,6 +232,7 @@ async fn connection(
                 flags: FLAG_ENCRYPTED,
                 payload: Bytes::from(data),
             };
+            record(&log, false, &reply, &out);
             match tokio::time::timeout(idle, framed.send(out)).await {
                 Ok(Ok(())) => {}
                 _ => {
@@ -225,7 +251,25 @@ async fn connection(
 
 /// MC_CLIENT_CONNECT → MC_SUCCESS with fresh RC4 states, or MC_FAILED
 /// without a session key (the connection then closes).
-async fn connect(mcots: &Mcots, payload: &[u8]) -> (Bytes, Option<Session>) {
+/// A payload into the transcript: `plain` after RC4, `raw` the frame.
+fn record(log: &ConnectionLog, inbound: bool, plain: &[u8], frame: &TomcFrame) {
+    if !log.is_on() {
+        return;
+    }
+    let mut raw = bytes::BytesMut::new();
+    let _ = tokio_util::codec::Encoder::encode(
+        &mut TomcCodec::new(usize::from(u16::MAX)),
+        frame.clone(),
+        &mut raw,
+    );
+    if inbound {
+        log.inbound(plain, &raw);
+    } else {
+        log.outbound(plain, &raw);
+    }
+}
+
+async fn connect(mcots: &Mcots, payload: &[u8], log: &ConnectionLog) -> (Bytes, Option<Session>) {
     let failed = GenericReply::failed(no::MC_CLIENT_CONNECT).to_bytes();
     let request = match messages::ClientConnect::parse(payload) {
         Ok(request) => request,
@@ -265,6 +309,7 @@ async fn connect(mcots: &Mcots, payload: &[u8]) -> (Bytes, Option<Session>) {
             return (failed, None);
         }
     }
+    log.secret("session-key", key.as_bytes());
     info!(%persona, "MCOTS connect");
     (
         GenericReply::success(no::MC_CLIENT_CONNECT).to_bytes(),
@@ -290,14 +335,14 @@ async fn route(mcots: &Mcots, s: &Session, number: u16, payload: &[u8]) -> Vec<B
             messages::lobbies(&mcots.settings.lobbies),
             messages::entry_fees(mcots.settings.lobbies.len()),
         ]),
-        no::MC_STOCK_CAR_INFO => stock_car_info(mcots, payload),
+        no::MC_STOCK_CAR_INFO => stock_car_info(mcots, payload).await,
         no::MC_PURCHASE_STOCK_CAR => purchase(mcots, s, payload).await,
         no::MC_GET_OWNED_VEHICLES => owned_vehicles(mcots, s).await,
         no::MC_GET_OWNED_PARTS | no::MC_GET_COMPLETE_VEHICLE_INFO => parts(mcots, s, payload).await,
         no::MC_GET_PLAYER_INFO => player_info(mcots, s).await,
         no::MC_GET_PLAYER_RACING_HISTORY => Ok(vec![messages::racing_history(s.persona)]),
         no::MC_GET_GAME_URLS => Ok(vec![messages::game_urls(&mcots.settings.game_urls)]),
-        no::MC_GET_MCO_TUNABLES => Ok(vec![mcots.settings.tunables.to_bytes()]),
+        no::MC_GET_MCO_TUNABLES => Ok(vec![messages::tunables(&mcots.settings.tunables)]),
         no::MC_GET_ARCADE_CARS => Ok(vec![messages::empty_list(no::MC_ARCADE_CARS)]),
         no::MC_TRACKING_MSG => {
             let mut r = messages::Le::new(payload);
@@ -414,17 +459,21 @@ async fn player(mcots: &Mcots, s: &Session) -> Result<pitlane_store::mco::McoPla
         .ok_or("no player record")
 }
 
-fn stock_car_info(mcots: &Mcots, payload: &[u8]) -> Outcome {
+async fn stock_car_info(mcots: &Mcots, payload: &[u8]) -> Outcome {
     let request = GenericRequest::parse(payload).map_err(|_| "malformed")?;
     let dealer = request.data;
     let set = &mcots.settings;
-    let stock = mcots.catalogue.dealer_stock(
+    let stock = catalogue::dealer_stock(
+        mcots.directory.store(),
         dealer,
         mcots.directory.now(),
-        set.dealer_refresh,
-        set.dealer_stock_size,
-        set.deal_percent_off,
-    );
+        &set.stock,
+    )
+    .await
+    .map_err(|error| {
+        error!(%error, dealer, "dealer stock");
+        "store"
+    })?;
     if stock.is_empty() {
         return Err("unknown dealer");
     }
@@ -434,7 +483,13 @@ fn stock_car_info(mcots: &Mcots, payload: &[u8]) -> Outcome {
         brand_id: 0,
         cars: stock
             .iter()
-            .map(|s| (s.car, s.price, s.deal_of_the_day))
+            .map(|o| {
+                (
+                    wire_u32(o.branded_part_id),
+                    wire_u32(o.price),
+                    o.deal_of_the_day,
+                )
+            })
             .collect(),
     };
     Ok(vec![info.to_bytes()])
@@ -445,35 +500,35 @@ async fn purchase(mcots: &Mcots, s: &Session, payload: &[u8]) -> Outcome {
     if request.trade_in_car_id != 0 {
         return Err("trade-ins are not served yet");
     }
-    let set = &mcots.settings;
+    let store = mcots.directory.store();
     let now = mcots.directory.now();
-    let offer = mcots
-        .catalogue
-        .dealer_stock(
-            request.dealer_id,
-            now,
-            set.dealer_refresh,
-            set.dealer_stock_size,
-            set.deal_percent_off,
-        )
+    let stock = catalogue::dealer_stock(store, request.dealer_id, now, &mcots.settings.stock)
+        .await
+        .map_err(|_| "store")?;
+    let offer = stock
         .into_iter()
-        .find(|item| item.car == request.branded_part_id)
+        .find(|o| o.branded_part_id == i64::from(request.branded_part_id))
         .ok_or("the dealer does not offer this car")?;
-    let car = mcots
-        .catalogue
-        .car(offer.car)
+    let cat = store.mco_catalogue();
+    let car = cat
+        .stock_car(offer.branded_part_id)
+        .await
+        .map_err(|_| "store")?
         .ok_or("car not in the catalogue")?;
-    let skin = mcots.catalogue.skin_for(car, request.skin_id);
-    let tree = part_tree(&mcots.catalogue, car.id);
-    let bought = mcots
-        .directory
-        .store()
+    let skins = cat.skins(car.part_type_id).await.map_err(|_| "store")?;
+    let skin = catalogue::skin_for(&skins, request.skin_id);
+    let assembly = cat
+        .assembly(car.branded_part_id)
+        .await
+        .map_err(|_| "store")?;
+    let tree = catalogue::part_tree(car.branded_part_id, &assembly);
+    let bought = store
         .mco_garage()
         .purchase(
             i64::from(s.persona),
-            i64::from(car.id),
-            i64::from(skin),
-            i64::from(offer.price),
+            car.branded_part_id,
+            skin,
+            offer.price,
             &tree,
             now,
         )
@@ -482,7 +537,7 @@ async fn purchase(mcots: &Mcots, s: &Session, payload: &[u8]) -> Outcome {
         Ok((vehicle, bank)) => {
             info!(
                 persona = s.persona,
-                car = car.id,
+                car = car.branded_part_id,
                 vehicle,
                 price = offer.price,
                 bank,
@@ -498,29 +553,6 @@ async fn purchase(mcots: &Mcots, s: &Session, payload: &[u8]) -> Outcome {
             Err("store")
         }
     }
-}
-
-/// The stock car's default part tree as rows to create, parents first.
-fn part_tree(catalogue: &Catalogue, car: u32) -> Vec<NewPart> {
-    let mut index: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
-    let mut out = Vec::new();
-    for &(parent, child, point) in catalogue.assembly(car) {
-        let parent_index = if parent == car {
-            None
-        } else {
-            match index.get(&parent) {
-                Some(&i) => Some(i),
-                None => continue,
-            }
-        };
-        index.entry(child).or_insert(out.len());
-        out.push(NewPart {
-            branded_part_id: i64::from(child),
-            parent: parent_index,
-            attachment_point: i64::from(point),
-        });
-    }
-    out
 }
 
 async fn owned_vehicles(mcots: &Mcots, s: &Session) -> Outcome {
@@ -547,11 +579,20 @@ async fn parts(mcots: &Mcots, s: &Session, payload: &[u8]) -> Outcome {
         .parts(i64::from(s.persona), i64::from(request.data))
         .await
         .map_err(|_| "store")?;
+    let prices = mcots
+        .directory
+        .store()
+        .mco_catalogue()
+        .prices_for_vehicle(i64::from(request.data))
+        .await
+        .map_err(|_| "store")?;
     let records: Vec<messages::PartRecord> = parts
         .iter()
         .map(|p| {
             let bp = wire_u32(p.branded_part_id);
-            let (price, max_wear) = mcots.catalogue.part(bp).unwrap_or((0, 0));
+            let (price, max_wear) = prices.get(&p.branded_part_id).map_or((0, 0), |c| {
+                (wire_u32(c.retail_price), wire_u32(c.max_item_wear))
+            });
             messages::PartRecord {
                 part_id: wire_u32(p.part_id),
                 parent_part_id: p.parent_part_id.map_or(0, wire_u32),

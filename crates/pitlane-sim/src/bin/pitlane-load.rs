@@ -5,8 +5,13 @@
 //! cargo run -p pitlane-sim --release --bin pitlane-load -- \
 //!     --server 127.0.0.1:8080 --endpoint ServerStatus --concurrency 64 --seconds 10
 //! cargo run -p pitlane-sim --release --bin pitlane-load -- \
-//!     --server 127.0.0.1:8080 --mmws-players 1200 --server-pid $(pgrep -n pitlane) --json out.json
+//!     --server 127.0.0.1:8080 --mmws-players 1200 --server-pid $PID --json out.json
+//! cargo run -p pitlane-sim --release --bin pitlane-load -- \
+//!     --server 127.0.0.1:8080 --held-polls 10000 --concurrency 256 --seconds 40 --server-pid $PID
 //! ```
+//!
+//! Endpoint and held-poll modes keep one HTTP/1.1 connection per worker
+//! alive, as the game does, and send requests prepared once.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,6 +34,10 @@ struct Args {
     /// EnterMatchmaking2.
     #[arg(long)]
     endpoint: Option<String>,
+    /// Log in this many players, then keep one matchmaking poll per player
+    /// held by the server until --seconds is up (each in a queue of its own).
+    #[arg(long)]
+    held_polls: Option<usize>,
     /// Simulated Micro Machines players (each runs the captured sequence once).
     #[arg(long, default_value_t = 0)]
     mmws_players: usize,
@@ -69,6 +78,18 @@ struct Args {
     mco_login: Option<SocketAddr>,
     #[arg(long)]
     mco_persona: Option<SocketAddr>,
+    /// The MCO lobby listener: MCO players continue to the lobby and MCOTS.
+    #[arg(long)]
+    mco_lobby: Option<SocketAddr>,
+    /// The MCOTS listener (with --mco-lobby).
+    #[arg(long)]
+    mco_mcots: Option<SocketAddr>,
+    /// Keep each MCO player's lobby connections open, idle, until the end.
+    #[arg(long)]
+    hold_lobby: bool,
+    /// Lobby connections each MCO player opens (with --hold-lobby).
+    #[arg(long, default_value_t = 1)]
+    lobby_connections: usize,
     /// The server's `mco/pub.key`.
     #[arg(long)]
     mco_pub_key: Option<PathBuf>,
@@ -94,11 +115,13 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<ExitCode, String> {
-    let workload = match &args.endpoint {
-        Some(name) => Workload::Endpoint(
+    let workload = match (&args.endpoint, args.held_polls) {
+        (Some(_), Some(_)) => return Err("--endpoint and --held-polls exclude each other".into()),
+        (Some(name), None) => Workload::Endpoint(
             Endpoint::parse(name).ok_or_else(|| format!("unknown endpoint {name}"))?,
         ),
-        None => Workload::Players {
+        (None, Some(players)) => Workload::HeldPolls { players },
+        (None, None) => Workload::Players {
             mmws: args.mmws_players,
             mco: args.mco_players,
             max_polls: args.max_polls,
@@ -138,13 +161,49 @@ fn run(args: Args) -> Result<ExitCode, String> {
         });
     }
     plan.validate().map_err(|e| e.to_string())?;
+    // Two worker threads: the generator shares the machine with the
+    // server, and more threads than cores only add switching.
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let report = runtime
+    let _entered = runtime.enter();
+    let continuation = match (args.mco_lobby, args.mco_mcots) {
+        (Some(lobby), Some(mcots)) => {
+            load::check_loopback(lobby).map_err(|e| e.to_string())?;
+            load::check_loopback(mcots).map_err(|e| e.to_string())?;
+            let mut steps = load::LobbyAndMcots::new(lobby, mcots);
+            if args.hold_lobby {
+                // Let go a moment before the end, so held connections are
+                // not counted as players cut off by the time limit.
+                let hold = plan.duration.saturating_sub(Duration::from_millis(500));
+                steps.hold_lobby_until = Some(tokio::time::Instant::now() + hold);
+                steps.lobby_connections = args.lobby_connections;
+                steps.server_pid = args.server_pid;
+            }
+            let steps = std::sync::Arc::new(steps);
+            plan.mco_continuation = Some(steps.clone());
+            Some(steps)
+        }
+        (None, None) => None,
+        _ => return Err("--mco-lobby and --mco-mcots go together".into()),
+    };
+    let mut report = runtime
         .block_on(load::run(plan))
         .map_err(|e| e.to_string())?;
+    if let Some(steps) = continuation.filter(|_| args.hold_lobby) {
+        report.notes.insert(
+            "peak lobby connections held at once".into(),
+            steps.peak_held() as u64,
+        );
+        if args.server_pid.is_some() {
+            report.notes.insert(
+                "server RSS while they were held (kB)".into(),
+                steps.rss_while_held_kb(),
+            );
+        }
+    }
     print!("{}", report.table());
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;

@@ -389,16 +389,54 @@ async fn bans_views_and_corrections() {
         assert!(views.mm_delete_score(45, a.user_id).await.unwrap());
         assert!(!views.mm_delete_score(45, a.user_id).await.unwrap());
         assert!(views.mm_rename(b.user_id, "Renamed").await.unwrap());
-        assert_eq!(
+        let shown = |store: Store, user_id: i64| async move {
             store
                 .mm_accounts()
-                .by_user_id(b.user_id)
+                .by_user_id(user_id)
                 .await
                 .unwrap()
                 .unwrap()
-                .display_name,
-            "Renamed"
+                .display_name
+        };
+        assert_eq!(shown(store.clone(), b.user_id).await, "Renamed");
+        // The operator's name wins over the Steam name of later logins...
+        let (again, _) = store
+            .mm_accounts()
+            .login(other, "Other_51", "t", t0() + Duration::minutes(2))
+            .await
+            .unwrap();
+        assert_eq!(again.display_name, "Renamed", "{}", db.label);
+        assert_eq!(
+            views.mm_name_override(b.user_id).await.unwrap().as_deref(),
+            Some("Renamed")
         );
+        // ...until cleared: then the last Steam name shows at once.
+        assert!(views.mm_clear_rename(b.user_id).await.unwrap());
+        assert!(!views.mm_clear_rename(b.user_id).await.unwrap());
+        assert_eq!(shown(store.clone(), b.user_id).await, "Other_51");
+        assert_eq!(views.mm_name_override(b.user_id).await.unwrap(), None);
+        store
+            .mm_accounts()
+            .login(other, "Other_52", "t", t0() + Duration::minutes(3))
+            .await
+            .unwrap();
+        assert_eq!(shown(store.clone(), b.user_id).await, "Other_52");
+
+        // Seasons started early: one row per season, first press wins.
+        let starts = store.mm_season_starts();
+        let start = crate::mmws::SeasonStart {
+            season_id: 46,
+            starts_at: t0(),
+            started_by: "alice".into(),
+            reason: "broken season".into(),
+        };
+        assert!(starts.record(&start, t0()).await.unwrap());
+        let second = crate::mmws::SeasonStart {
+            started_by: "bob".into(),
+            ..start.clone()
+        };
+        assert!(!starts.record(&second, t0()).await.unwrap());
+        assert_eq!(starts.all().await.unwrap(), vec![start]);
 
         // Bans end the live session, lapse by themselves, lift by hand.
         let bans = store.mm_bans();

@@ -288,15 +288,45 @@ impl<'a> AdminViews<'a> {
             .collect()
     }
 
-    /// Sets the name shown on leaderboards. The game sends the player's
-    /// Steam name with every Login, which replaces this one then.
+    /// Sets the name shown on leaderboards and keeps it: the Steam name the
+    /// game sends with every Login no longer replaces it until the operator
+    /// clears it ([`Self::mm_clear_rename`]).
     pub async fn mm_rename(&self, user_id: i64, name: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE mm_accounts SET display_name = $2 WHERE user_id = $1")
-            .bind(user_id)
-            .bind(name)
-            .execute(self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE mm_accounts SET display_name = $2, name_override = $2 WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .bind(name)
+        .execute(self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Drops an operator's name: the player shows under the Steam name they
+    /// last logged in with, at once. Returns whether a name was set.
+    pub async fn mm_clear_rename(&self, user_id: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE mm_accounts SET name_override = NULL, display_name = COALESCE(\
+               (SELECT n.name FROM mm_account_names n WHERE n.user_id = $1 \
+                ORDER BY n.last_seen_at DESC, n.name LIMIT 1), display_name) \
+             WHERE user_id = $1 AND name_override IS NOT NULL",
+        )
+        .bind(user_id)
+        .execute(self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The name an operator set, if one is in force.
+    pub async fn mm_name_override(&self, user_id: i64) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT name_override FROM mm_accounts WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get("name_override")?,
+            None => None,
+        })
     }
 
     /// Removes a player from one season's leaderboard. Returns whether they

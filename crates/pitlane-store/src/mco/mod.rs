@@ -9,6 +9,7 @@
 //! third finds the session key.
 
 mod accounts;
+mod catalogue;
 mod failures;
 mod garage;
 mod personas;
@@ -16,6 +17,9 @@ mod sessions;
 mod tickets;
 
 pub use accounts::{AccountError, Accounts, Ban, McoAccount, PasswordCheck};
+pub use catalogue::{
+    CarCatalogue, McoAssemblyRow, McoDealerOffer, McoPartPrice, McoSkin, McoStockCar,
+};
 pub use failures::{FailureScope, LoginFailures, ThrottleRule};
 pub use garage::{Garage, McoPart, McoPlayer, McoVehicle, NewPart, PurchaseError};
 pub use personas::{McoPersona, PersonaError, Personas};

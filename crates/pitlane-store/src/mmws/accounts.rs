@@ -1,5 +1,6 @@
 //! Accounts are keyed by the SteamID64 from the player's ticket; the display
-//! name is only a label that follows the Steam persona name.
+//! name is only a label that follows the Steam persona name, unless an
+//! operator has set one (`name_override`), which wins until cleared.
 
 use chrono::{DateTime, Utc};
 use pitlane_core::clock::{from_millis, to_millis};
@@ -26,6 +27,8 @@ pub struct MmAccount {
 
 pub struct Accounts<'a> {
     pool: &'a AnyPool,
+    /// Writes go through the store's writer (one connection on SQLite).
+    writer: &'a AnyPool,
 }
 
 const COLUMNS: &str = "user_id, steam_id, user_facing_id, display_name, title, level, prestige, created_at, last_seen_at";
@@ -53,8 +56,8 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<MmAccount> {
 }
 
 impl<'a> Accounts<'a> {
-    pub(crate) fn new(pool: &'a AnyPool) -> Self {
-        Self { pool }
+    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool) -> Self {
+        Self { pool, writer }
     }
 
     /// Finds the account of a Steam user, creating it on the first login,
@@ -87,7 +90,7 @@ impl<'a> Accounts<'a> {
                 .bind(display_name)
                 .bind(default_title)
                 .bind(at)
-                .fetch_optional(self.pool)
+                .fetch_optional(self.writer)
                 .await?;
                 if let Some(row) = inserted {
                     created = true;
@@ -114,13 +117,13 @@ impl<'a> Accounts<'a> {
 
     async fn touch(&self, key: i64, display_name: &str, at: i64) -> Result<Option<MmAccount>> {
         let row = sqlx::query(&format!(
-            "UPDATE mm_accounts SET display_name = $2, last_seen_at = $3 \
+            "UPDATE mm_accounts SET display_name = COALESCE(name_override, $2), last_seen_at = $3 \
              WHERE steam_id = $1 RETURNING {COLUMNS}"
         ))
         .bind(key)
         .bind(display_name)
         .bind(at)
-        .fetch_optional(self.pool)
+        .fetch_optional(self.writer)
         .await?;
         row.as_ref().map(from_row).transpose()
     }
@@ -134,7 +137,7 @@ impl<'a> Accounts<'a> {
         .bind(user_id)
         .bind(name)
         .bind(at)
-        .execute(self.pool)
+        .execute(self.writer)
         .await?;
         Ok(())
     }
@@ -178,7 +181,7 @@ impl<'a> Accounts<'a> {
         let done = sqlx::query("UPDATE mm_accounts SET title = $2 WHERE user_id = $1")
             .bind(user_id)
             .bind(title)
-            .execute(self.pool)
+            .execute(self.writer)
             .await?;
         Ok(done.rows_affected() > 0)
     }

@@ -55,11 +55,13 @@ pub enum ClaimOutcome {
 
 pub struct Progression<'a> {
     pool: &'a AnyPool,
+    /// Writes go through the store's writer (one connection on SQLite).
+    writer: &'a AnyPool,
 }
 
 impl<'a> Progression<'a> {
-    pub(crate) fn new(pool: &'a AnyPool) -> Self {
-        Self { pool }
+    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool) -> Self {
+        Self { pool, writer }
     }
 
     /// Applies a race's points delta (never below zero), once per player
@@ -70,7 +72,7 @@ impl<'a> Progression<'a> {
         rules: &dyn SeasonRules,
     ) -> Result<ClaimOutcome> {
         let at = to_millis(claim.now);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let marked = sqlx::query(
             "UPDATE mm_race_players SET points_delta = $3, points_at = $4 \
              WHERE race_key = $1 AND steam_id = $2 AND points_delta IS NULL",
@@ -156,7 +158,22 @@ impl<'a> Progression<'a> {
         rules: &dyn SeasonRules,
         now: DateTime<Utc>,
     ) -> Result<Option<Rollover>> {
-        let mut tx = self.pool.begin().await?;
+        // Nearly every login is a player already in the season or one who
+        // never scored: one read answers both without waiting for the
+        // writer. The transaction below checks again.
+        let latest = sqlx::query(
+            "SELECT MAX(season_id) AS latest FROM mm_scores WHERE user_id = $1 AND season_id <= $2",
+        )
+        .bind(user_id)
+        .bind(season_id)
+        .fetch_one(self.pool)
+        .await?;
+        match latest.try_get::<Option<i64>, _>("latest")? {
+            None => return Ok(None),
+            Some(latest) if latest == season_id => return Ok(None),
+            Some(_) => {}
+        }
+        let mut tx = self.writer.begin().await?;
         let rollover = enter_season(&mut tx, season_id, user_id, rules, now, false).await?;
         tx.commit().await?;
         Ok(rollover)

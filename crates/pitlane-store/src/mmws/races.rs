@@ -49,11 +49,13 @@ async fn add_players(
 
 pub struct Races<'a> {
     pool: &'a AnyPool,
+    /// Writes go through the store's writer (one connection on SQLite).
+    writer: &'a AnyPool,
 }
 
 impl<'a> Races<'a> {
-    pub(crate) fn new(pool: &'a AnyPool) -> Self {
-        Self { pool }
+    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool) -> Self {
+        Self { pool, writer }
     }
 
     /// Reserves `count` consecutive SessionIds from the server-wide sequence
@@ -64,7 +66,7 @@ impl<'a> Races<'a> {
             "UPDATE mm_counters SET value = value + $1 WHERE name = 'session_id' RETURNING value",
         )
         .bind(count)
-        .fetch_one(self.pool)
+        .fetch_one(self.writer)
         .await?;
         let last: i64 = row.try_get("value")?;
         Ok(last - count + 1)
@@ -72,7 +74,7 @@ impl<'a> Races<'a> {
 
     /// Stores a race formed by matchmaking with the humans it was made for.
     pub async fn create(&self, race: &RaceInfo, players: &[u64]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO mm_races (race_key, session_id, game_type, rule_set, ranking, network_version, season_id, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (race_key) DO NOTHING",
@@ -104,7 +106,7 @@ impl<'a> Races<'a> {
     ) -> Result<bool> {
         let known = self.get(&race.race_key).await?.is_some();
         self.create(race, &[]).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "UPDATE mm_races SET registered_at = $2, seconds_to_match = $3 WHERE race_key = $1",
         )

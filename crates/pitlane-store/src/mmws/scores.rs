@@ -70,11 +70,13 @@ pub(crate) fn score_from_row(row: &sqlx::any::AnyRow) -> Result<SeasonScore> {
 
 pub struct Scores<'a> {
     pool: &'a AnyPool,
+    /// Writes go through the store's writer (one connection on SQLite).
+    writer: &'a AnyPool,
 }
 
 impl<'a> Scores<'a> {
-    pub(crate) fn new(pool: &'a AnyPool) -> Self {
-        Self { pool }
+    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool) -> Self {
+        Self { pool, writer }
     }
 
     pub async fn get(&self, season_id: i64, user_id: i64) -> Result<Option<SeasonScore>> {
@@ -131,7 +133,7 @@ impl Scores<'_> {
         .bind(points)
         .bind(division)
         .bind(at)
-        .execute(self.pool)
+        .execute(self.writer)
         .await?;
         Ok(())
     }

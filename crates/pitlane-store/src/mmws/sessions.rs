@@ -28,30 +28,31 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<MmSession> {
 
 pub struct Sessions<'a> {
     pool: &'a AnyPool,
+    /// Writes go through the store's writer (one connection on SQLite).
+    writer: &'a AnyPool,
 }
 
 impl<'a> Sessions<'a> {
-    pub(crate) fn new(pool: &'a AnyPool) -> Self {
-        Self { pool }
+    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool) -> Self {
+        Self { pool, writer }
     }
 
-    /// Stores a new session and ends the account's earlier ones: each Login
-    /// renews the session, as the official server's fresh token per login
-    /// suggests, and a stolen old token stops working.
+    /// Stores a new session in place of the account's earlier one: each
+    /// Login renews the session, as the official server's fresh token per
+    /// login suggests, and a stolen old token stops working. One statement
+    /// (an upsert on the unique user_id), so it is atomic on its own.
     pub async fn start(
         &self,
         token_digest: &str,
         session: &MmSession,
         client_addr: &str,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM mm_sessions WHERE user_id = $1")
-            .bind(session.user_id)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(
             "INSERT INTO mm_sessions (token_digest, user_id, issued_at, expires_at, client_addr, config_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (user_id) DO UPDATE SET token_digest = excluded.token_digest, \
+             issued_at = excluded.issued_at, expires_at = excluded.expires_at, \
+             client_addr = excluded.client_addr, config_hash = excluded.config_hash",
         )
         .bind(token_digest)
         .bind(session.user_id)
@@ -59,9 +60,8 @@ impl<'a> Sessions<'a> {
         .bind(to_millis(session.expires_at))
         .bind(client_addr)
         .bind(session.config_hash)
-        .execute(&mut *tx)
+        .execute(self.writer)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -107,7 +107,7 @@ impl<'a> Sessions<'a> {
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query("DELETE FROM mm_sessions WHERE expires_at <= $1")
             .bind(to_millis(now))
-            .execute(self.pool)
+            .execute(self.writer)
             .await?;
         Ok(done.rows_affected())
     }

@@ -92,6 +92,7 @@ pub async fn page(d: &Dashboard, s: &AdminSession, q: &Form) -> Result<Resp, Web
         t = st.next_starts_at;
         states.push(st);
     }
+    let early: Vec<pitlane_store::mmws::SeasonStart> = d.store.mm_season_starts().all().await?;
     let calendar_rows: Vec<Vec<String>> = states
         .iter()
         .map(|st| {
@@ -106,6 +107,16 @@ pub async fn page(d: &Dashboard, s: &AdminSession, q: &Form) -> Result<Resp, Web
             } else {
                 "over"
             };
+            let note = early
+                .iter()
+                .find(|e| e.season_id == i64::from(st.season_id))
+                .map_or(String::new(), |e| {
+                    format!(
+                        " <span class=\"note\">started early by {}: {}</span>",
+                        esc(&e.started_by),
+                        esc(&e.reason)
+                    )
+                });
             vec![
                 format!(
                     "<a href=\"/mmws/leaderboard?season={0}\">{0}</a>",
@@ -114,10 +125,21 @@ pub async fn page(d: &Dashboard, s: &AdminSession, q: &Form) -> Result<Resp, Web
                 time(st.starts_at),
                 time(st.inactive_at),
                 time(st.next_starts_at),
-                phase.into(),
+                format!("{phase}{note}"),
             ]
         })
         .collect();
+    let next_season = calendar.next_season_id(now);
+    let next_form = form(
+        "/mmws/next-season",
+        &s.csrf_token,
+        "action danger",
+        &format!(
+            "<input type=\"hidden\" name=\"season\" value=\"{next_season}\">{}",
+            reason_field()
+        ),
+        &format!("Start season {next_season} now"),
+    );
 
     // The status message form.
     let status = mm.server_status();
@@ -146,13 +168,16 @@ pub async fn page(d: &Dashboard, s: &AdminSession, q: &Form) -> Result<Resp, Web
         "<p><a href=\"/mmws/leaderboard\">Leaderboards</a> · <a href=\"/mmws/config\">Game configuration</a></p>\
          <section><h2>Matchmaking now ({} parties)</h2>{}</section>\
          <section><h2>Latest races</h2>{}</section>\
-         <section><h2>Season calendar</h2>{}</section>\
+         <section><h2>Season calendar</h2>{}<p class=\"hint\">Starting the next season now ends season {} at once: \
+         its leaderboard stays as a past season, every player's next Login is in season {next_season} (with the usual head start \
+         from their last season), and later seasons keep their calendar dates.</p>{next_form}</section>\
          <section><h2>Server status message</h2><p class=\"hint\">What every game reads from ServerStatus.xml before logging in. \
          A change lasts until the server restarts; put it in the config file ([micromachines.status]) to keep it.</p>{status_form}</section>",
         searches.len(),
         table(&["Player", "Mode", "Ranking", "Party", "Waiting", "State"], &search_rows, "Nobody is searching."),
         table(&["When", "Mode", "Ranking", "State", "Players and points"], &race_rows, "No races yet."),
         table(&["Season", "Starts", "Ranked until", "Ends", ""], &calendar_rows, ""),
+        current.season_id,
     );
     Ok(super::render(d, s, "Micro Machines", q.get("done"), &body))
 }
@@ -172,6 +197,31 @@ pub async fn set_status(d: &Dashboard, s: &AdminSession, f: &Form) -> Result<Res
     d.micromachines.set_server_status(status);
     super::audit(d, s, "mmws.status", "mmws:status", &reason, &detail).await?;
     Ok(respond::redirect("/mmws?done=status"))
+}
+
+pub async fn next_season(d: &Dashboard, s: &AdminSession, f: &Form) -> Result<Resp, WebError> {
+    let reason = f.text("reason", "A reason", 500)?;
+    let expected = f
+        .number("season")
+        .ok_or_else(|| WebError::BadRequest("the form names no season".into()))?;
+    let now = d.clock.now();
+    let calendar = d.micromachines.game_configuration().calendar();
+    match crate::seasons::start_next_season(&d.store, calendar, expected, &s.admin_name, &reason, now)
+        .await?
+    {
+        crate::seasons::StartOutcome::Started { ended, started } => {
+            let detail = format!(
+                "season {started} started at {}; season {ended} ended early and stays as a past season",
+                now.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+            super::audit(d, s, "mmws.next-season", &format!("mmws:season:{started}"), &reason, &detail)
+                .await?;
+            Ok(respond::redirect("/mmws?done=next-season"))
+        }
+        crate::seasons::StartOutcome::Stale { current } => Err(WebError::BadRequest(format!(
+            "season {current} is running now, so season {expected} cannot be started from this form: reload the page"
+        ))),
+    }
 }
 
 pub async fn leaderboard(d: &Dashboard, s: &AdminSession, q: &Form) -> Result<Resp, WebError> {

@@ -3,8 +3,10 @@
 pub mod audit;
 pub mod login;
 pub mod mmws;
+pub mod motorcity;
 pub mod overview;
 pub mod players;
+pub mod settings;
 
 use http::StatusCode;
 use pitlane_store::admin::{AdminSession, NewAuditEntry};
@@ -29,6 +31,12 @@ pub fn render(
         "reset-points" => Some("The season points were reset."),
         "delete-score" => Some("The leaderboard entry was deleted."),
         "status" => Some("The server status message was replaced."),
+        "next-season" => Some("The next season has started. The last one is now a past season."),
+        "clear-name" => {
+            Some("The operator's name was removed; the player's Steam name shows again.")
+        }
+        "create-account" => Some("The account was created."),
+        "reset-password" => Some("The password was replaced."),
         _ => None,
     });
     respond::html(StatusCode::OK, html::page(&d.nav, s, title, flash, body))

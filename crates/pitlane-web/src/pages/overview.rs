@@ -96,13 +96,55 @@ pub async fn page(d: &Dashboard, s: &AdminSession, _q: &Form) -> Result<Resp, We
     let _ = write!(
         body,
         "<section><h2>Game requests, last {} minutes</h2>{}</section><section><h2>Server</h2>{}</section>\
+         <section><h2>Certificates</h2>{}</section>\
          <p class=\"hint\">Numbers refresh every few seconds while JavaScript is on; \
          <a href=\"/api/status\">/api/status</a> and <a href=\"/metrics\">/metrics</a> carry them for other tools.</p>",
         HISTORY_SECS / 60,
         chart(&d.metrics.history(HISTORY_SECS - 1)),
         html::table(&["", ""], &facts, ""),
+        certificates(d),
     );
     Ok(super::render(d, s, "Overview", None, &body))
+}
+
+/// Expiry dates of the certificates on disk, the soonest first.
+fn certificates(d: &Dashboard) -> String {
+    let now = d.clock.now();
+    let (mut found, problems) = crate::certs::certificates(&d.config);
+    found.sort_by_key(|c| c.not_after);
+    let mut rows: Vec<Vec<String>> = found
+        .iter()
+        .map(|c| {
+            let days = (c.not_after - now).num_days();
+            let left = if c.not_after <= now {
+                "<span class=\"bad\">expired</span>".to_string()
+            } else if days < 30 {
+                format!("<span class=\"bad\">{days} days left</span>")
+            } else {
+                format!("{days} days left")
+            };
+            vec![
+                esc(c.label),
+                esc(&c.subject),
+                format!("{} · {left}", html::time(c.not_after)),
+                format!("<code>{}</code>", esc(&c.path.display().to_string())),
+            ]
+        })
+        .collect();
+    rows.extend(problems.iter().map(|p| {
+        vec![
+            esc(p.label),
+            String::new(),
+            format!("<span class=\"bad\">unreadable: {}</span>", esc(&p.problem)),
+            format!("<code>{}</code>", esc(&p.path.display().to_string())),
+        ]
+    }));
+    let empty = if d.config.tls.enabled {
+        "No certificates yet: they are made when HTTPS starts."
+    } else {
+        "HTTPS is off ([tls] enabled = false): no certificates in use."
+    };
+    html::table(&["Certificate", "Subject", "Expires", "File"], &rows, empty)
 }
 
 /// A bar chart of requests (and errors) per second, as inline SVG: no

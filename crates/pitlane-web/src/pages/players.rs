@@ -124,6 +124,7 @@ pub async fn mmws(
     let ban = d.store.mm_bans().get(a.steam_id).await?;
     let views = d.store.admin_views();
     let names = d.store.mm_accounts().names(user_id).await?;
+    let name_override = views.mm_name_override(user_id).await?;
     let seasons = views.mm_seasons_of(user_id).await?;
     let races = views.mm_races_of(a.steam_id, 20).await?;
     let race_count = views.mm_race_count(a.steam_id).await?;
@@ -147,7 +148,19 @@ pub async fn mmws(
         None => "Not banned".into(),
     };
     let identity = vec![
-        vec!["Name".into(), esc(&a.display_name)],
+        vec![
+            "Name".into(),
+            match &name_override {
+                Some(_) => format!(
+                    "{} <span class=\"note\">set by an operator; kept over the Steam name</span>",
+                    esc(&a.display_name)
+                ),
+                None => format!(
+                    "{} <span class=\"note\">the Steam name</span>",
+                    esc(&a.display_name)
+                ),
+            },
+        ],
         vec!["Steam id".into(), a.steam_id.to_string()],
         vec!["Account number".into(), a.user_id.to_string()],
         vec!["Player id".into(), esc(&a.user_facing_id)],
@@ -247,6 +260,15 @@ pub async fn mmws(
         ),
         "Rename",
     ));
+    if name_override.is_some() {
+        actions.push_str(&form(
+            &format!("{base}/clear-name"),
+            csrf,
+            "action",
+            reason_field(),
+            "Go back to the Steam name",
+        ));
+    }
     actions.push_str(&form(
         &format!("{base}/reset-points"),
         csrf,
@@ -272,7 +294,8 @@ pub async fn mmws(
          <h2>Names used</h2><p>{}</p></div></section>\
          <section><h2>Seasons</h2>{}</section>\
          <section><h2>Latest races</h2>{}</section>\
-         <section><h2>Actions</h2><p class=\"hint\">Names follow the player's Steam name: a new name lasts until their next login. \
+         <section><h2>Actions</h2><p class=\"hint\">Names follow the player's Steam name until an operator renames them: that name then stays, \
+         whatever the game sends at login, until an operator goes back to the Steam name. \
          A ban ends their session at once and refuses their next login.</p><div class=\"actions\">{actions}</div></section>\
          <section><h2>Audit log for this player</h2>{}</section>",
         table(&["", ""], &identity, ""),
@@ -351,6 +374,21 @@ pub async fn mmws_action(
             let name = f.text("name", "The new name", 64)?;
             d.store.admin_views().mm_rename(user_id, &name).await?;
             format!("{} renamed to {name}", a.display_name)
+        }
+        "clear-name" => {
+            if !d.store.admin_views().mm_clear_rename(user_id).await? {
+                return Err(WebError::BadRequest(format!(
+                    "{} has no name set by an operator",
+                    a.display_name
+                )));
+            }
+            let steam_name = d
+                .store
+                .mm_accounts()
+                .by_user_id(user_id)
+                .await?
+                .map_or_else(String::new, |now| now.display_name);
+            format!("{} shows as {steam_name} again", a.display_name)
         }
         "reset-points" => {
             let season = i64::from(
@@ -443,18 +481,44 @@ pub async fn mco(
         vec!["Now".into(), online],
         vec!["Status".into(), status],
     ];
-    let persona_rows: Vec<Vec<String>> = personas
-        .iter()
-        .map(|p| {
-            vec![
+    let garage = d.store.mco_garage();
+    let mut persona_rows = Vec::new();
+    let mut car_rows = Vec::new();
+    for p in &personas {
+        // No row until the persona's first MCOTS login gives it money.
+        let player = garage.player(p.persona_id).await?;
+        let cars = garage.vehicles(p.persona_id).await?;
+        persona_rows.push(vec![
+            esc(&p.name),
+            p.persona_id.to_string(),
+            p.shard_id.to_string(),
+            player
+                .as_ref()
+                .map_or("— (not in the game yet)".into(), |pl| {
+                    format!("${}", pl.bank)
+                }),
+            cars.len().to_string(),
+            time(p.created_at),
+            html::opt_time(p.last_selected_at),
+        ]);
+        for car in &cars {
+            let current = player
+                .as_ref()
+                .is_some_and(|pl| pl.current_vehicle == Some(car.vehicle_id));
+            car_rows.push(vec![
                 esc(&p.name),
-                p.persona_id.to_string(),
-                p.shard_id.to_string(),
-                time(p.created_at),
-                html::opt_time(p.last_selected_at),
-            ]
-        })
-        .collect();
+                car.vehicle_id.to_string(),
+                car.branded_part_id.to_string(),
+                car.skin_id.to_string(),
+                format!("${}", car.price_paid),
+                if current {
+                    "driving".into()
+                } else {
+                    String::new()
+                },
+            ]);
+        }
+    }
     let base = format!("/players/mco/{customer_id}");
     let action = if a.is_banned(now) {
         form(
@@ -473,18 +537,33 @@ pub async fn mco(
             "Ban",
         )
     };
+    let action = format!(
+        "{action}{}",
+        form(
+            &format!("{base}/reset-password"),
+            &s.csrf_token,
+            "action",
+            &format!(
+                "<label>New password <input name=\"password\" type=\"password\" required maxlength=\"{}\" autocomplete=\"new-password\"></label>{}",
+                motorcity::store_directory::PASSWORD_MAX,
+                reason_field()
+            ),
+            "Replace the password",
+        )
+    );
     let audit = d
         .store
         .audit_log()
         .for_target(&format!("mco:{customer_id}"), 20)
         .await?;
     let body = format!(
-        "<section>{}</section><section><h2>Personas</h2>{}</section>\
+        "<section>{}</section><section><h2>Personas</h2>{}</section><section><h2>Cars</h2>{}</section>\
          <section><h2>Actions</h2><p class=\"hint\">A ban ends the login session at once and refuses the next AuthLogin.</p>\
          <div class=\"actions\">{action}</div></section>\
          <section><h2>Audit log for this account</h2>{}</section>",
         table(&["", ""], &identity, ""),
-        table(&["Persona", "Id", "Shard", "Created", "Last chosen"], &persona_rows, "No personas."),
+        table(&["Persona", "Id", "Shard", "Money", "Cars", "Created", "Last chosen"], &persona_rows, "No personas."),
+        table(&["Persona", "Car", "Model (branded part)", "Skin", "Paid", ""], &car_rows, "No cars."),
         table(&super::AUDIT_HEADERS, &super::audit_rows(&audit), "No actions yet."),
     );
     Ok(super::render(
@@ -531,6 +610,22 @@ pub async fn mco_action(
             d.store.mco_accounts().unban(customer_id).await?;
             format!("{} unbanned", a.username)
         }
+        "reset-password" => {
+            let password = super::motorcity::password_field(f)?;
+            match d
+                .store
+                .mco_accounts()
+                .set_password(customer_id, &password)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return Err(WebError::NotFound),
+                Err(pitlane_store::mco::AccountError::Store(e)) => return Err(WebError::Store(e)),
+                Err(other) => return Err(WebError::BadRequest(other.to_string())),
+            }
+            // The password itself never goes into the log.
+            format!("{}: password replaced", a.username)
+        }
         _ => return Err(WebError::NotFound),
     };
     super::audit(
@@ -545,53 +640,4 @@ pub async fn mco_action(
     Ok(respond::redirect(&format!(
         "/players/mco/{customer_id}?done={action}"
     )))
-}
-
-/// Motor City accounts in id order, 50 a page.
-pub async fn mco_accounts(d: &Dashboard, s: &AdminSession, q: &Form) -> Result<Resp, WebError> {
-    let now = d.clock.now();
-    let after = q.number("after").unwrap_or(0);
-    let accounts = d.store.mco_accounts().list(after, 50).await?;
-    let online = d.store.mco_sessions().count_live(None, now).await?;
-    let total = d.store.mco_accounts().count().await?;
-    let rows: Vec<Vec<String>> = accounts
-        .iter()
-        .map(|a| {
-            vec![
-                format!(
-                    "<a href=\"/players/mco/{}\">{}</a>",
-                    a.customer_id,
-                    esc(&a.username)
-                ),
-                a.customer_id.to_string(),
-                time(a.created_at),
-                html::opt_time(a.last_login_at),
-                if a.is_banned(now) {
-                    "<span class=\"bad\">banned</span>".into()
-                } else {
-                    String::new()
-                },
-            ]
-        })
-        .collect();
-    let mut body = format!(
-        "<p class=\"big\">{online} online · {total} accounts</p>\
-         <p class=\"hint\">Accounts are created with <code>pitlane mco account add NAME</code> \
-         (or by the game when open registration is on).</p>{}",
-        table(
-            &["Account", "Customer id", "Created", "Last login", ""],
-            &rows,
-            "No accounts yet."
-        )
-    );
-    if accounts.len() == 50 {
-        if let Some(last) = accounts.last() {
-            let _ = write!(
-                body,
-                "<p class=\"paging\"><a href=\"/mco?after={}\">Next →</a></p>",
-                last.customer_id
-            );
-        }
-    }
-    Ok(super::render(d, s, "Motor City Online", None, &body))
 }

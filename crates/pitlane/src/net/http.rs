@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 
 use crate::app::App;
+use pitlane_core::recording::{Channel, ConnectionLog};
 
 #[derive(Debug, Clone, Copy)]
 pub struct HttpSettings {
@@ -37,12 +38,19 @@ pub async fn serve(
 ) {
     let graceful = GracefulShutdown::new();
     let local = listener.local_addr().ok();
+    let open = app
+        .metrics
+        .connections(if tls.is_some() { "https" } else { "http" });
     loop {
         if *shutdown.borrow() {
             break;
         }
         // Waiting for a permit before accepting leaves excess clients in
         // the kernel's backlog instead of in our memory.
+        let waiting = connections.available_permits() == 0;
+        if waiting {
+            app.metrics.limit_hit("max_connections");
+        }
         let permit = tokio::select! {
             permit = connections.clone().acquire_owned() => match permit {
                 Ok(p) => p,
@@ -70,6 +78,13 @@ pub async fn serve(
         let app = app.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
+        let channel = if tls.is_some() {
+            Channel::Https
+        } else {
+            Channel::Http
+        };
+        let log = app.recorder.connection_on(channel, local, peer);
+        let counted = open.open();
         tokio::spawn(async move {
             let over_limit = guard.is_none();
             if over_limit {
@@ -77,21 +92,32 @@ pub async fn serve(
             }
             match tls {
                 None => {
-                    serve_connection(stream, peer, app, settings, false, over_limit, watcher).await
+                    serve_connection(stream, peer, app, settings, false, over_limit, watcher, log)
+                        .await
                 }
                 // A TLS handshake costs more than the refusal is worth.
                 Some(_) if over_limit => {}
                 Some(tls) => match tls.accept(stream).await {
                     Ok(accepted) => {
                         tracing::debug!(%peer, tls = %accepted.stream.describe(), route = ?accepted.route, "TLS connection");
-                        serve_connection(accepted.stream, peer, app, settings, true, false, watcher)
-                            .await
+                        serve_connection(
+                            accepted.stream,
+                            peer,
+                            app,
+                            settings,
+                            true,
+                            false,
+                            watcher,
+                            log,
+                        )
+                        .await
                     }
                     Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                 },
             }
             drop(guard);
             drop(permit);
+            drop(counted);
         });
     }
     drop(listener);
@@ -105,6 +131,7 @@ pub async fn serve(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve_connection<IO>(
     io: IO,
     peer: std::net::SocketAddr,
@@ -113,11 +140,14 @@ async fn serve_connection<IO>(
     secure: bool,
     over_limit: bool,
     watcher: Watcher,
+    log: ConnectionLog,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let app_metrics = app.metrics.clone();
     let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
         let app = app.clone();
+        let log = log.clone();
         async move {
             if over_limit {
                 let started = std::time::Instant::now();
@@ -126,11 +156,11 @@ async fn serve_connection<IO>(
                     http::StatusCode::SERVICE_UNAVAILABLE,
                     "too many connections from your address; try again in a moment",
                 );
-                app.metrics
-                    .record(response.status().as_u16(), started.elapsed());
+                app.metrics.limit_hit("max_connections_per_address");
+                app.count(request.uri().path(), &response, started);
                 return Ok::<_, Infallible>(response);
             }
-            Ok::<_, Infallible>(app.serve_http(request, peer, secure).await)
+            Ok::<_, Infallible>(app.serve_logged(request, peer, secure, &log).await)
         }
     });
     let connection = http1::Builder::new()
@@ -139,6 +169,10 @@ async fn serve_connection<IO>(
         .keep_alive(!over_limit)
         .serve_connection(TokioIo::new(io), service);
     if let Err(e) = watcher.watch(connection).await {
+        if e.is_timeout() {
+            // hyper's only timer here is the header read deadline.
+            app_metrics.limit_hit("header_read_timeout_secs");
+        }
         tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
 }

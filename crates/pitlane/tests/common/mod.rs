@@ -88,3 +88,48 @@ pub fn fixture(path: &str) -> Vec<u8> {
     );
     std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
+
+/// Sends only the head of a POST that declares `declared` body bytes and
+/// returns the raw answer (head and `Content-Length` body) as text.
+///
+/// Bodies over the limit are refused on the declared length alone. A client
+/// that went on pushing megabytes would race the server's close and could
+/// see a broken pipe or a reset instead of the answer.
+#[allow(dead_code)]
+pub async fn post_declaring_length(
+    stream: &mut tokio::net::TcpStream,
+    path: &str,
+    declared: usize,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/xml\r\n\
+         Content-Length: {declared}\r\n\r\n",
+        pitlane_sim::mmws::MMCOS_HOST
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut chunk))
+            .await
+            .expect("answered in time")
+            .unwrap();
+        got.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= length || n == 0 {
+                return text;
+            }
+        }
+        assert!(n > 0, "closed before a full answer: {text}");
+    }
+}
