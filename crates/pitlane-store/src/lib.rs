@@ -15,10 +15,12 @@ use sqlx::migrate::Migrator;
 use sqlx::AnyPool;
 
 pub mod admin;
+mod exec;
 pub mod instances;
 pub mod mco;
 pub mod mmws;
 pub mod password;
+mod sqlite_lane;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -50,6 +52,10 @@ pub enum StoreError {
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Query(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }
@@ -74,6 +80,20 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        DATABASE_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        StoreError::Sqlite(e)
+    }
+}
+
+/// A database failure that has no sqlx or rusqlite error of its own (a
+/// group commit that failed for every job in it), counted like the others.
+pub(crate) fn database_error(message: String) -> StoreError {
+    DATABASE_ERRORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    StoreError::Unavailable(message)
+}
+
 /// A handle to the database, cheap to clone (it is a connection pool).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -85,6 +105,10 @@ pub struct Store {
     /// handler (1 to 100 ms a try), which made Login's p99 under load.
     /// On PostgreSQL the same pool as reads.
     writer: AnyPool,
+    /// SQLite only: the hot paths' own connection and thread, where the
+    /// Micro Machines Login, session, score and race statements run (see
+    /// `sqlite_lane`). `None` on PostgreSQL and for in-memory databases.
+    lane: Option<std::sync::Arc<sqlite_lane::SqliteLane>>,
     backend: Backend,
     /// Kept for connections outside the pool (PostgreSQL `LISTEN`).
     url: Url,
@@ -154,9 +178,16 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await.map_err(StoreError::Migrate)?;
+        let lane = match sqlite_file(&url) {
+            Some(path) if backend == Backend::Sqlite => {
+                Some(std::sync::Arc::new(sqlite_lane::SqliteLane::open(&path)?))
+            }
+            _ => None,
+        };
         Ok(Self {
             pool,
             writer,
+            lane,
             backend,
             url: Url(url),
             instance_id: instances::new_instance_id().into(),
@@ -204,6 +235,9 @@ impl Store {
     /// Waits for in-flight queries and closes every connection, so SQLite
     /// checkpoints its WAL and nothing acknowledged is left behind.
     pub async fn close(&self) {
+        if let Some(lane) = &self.lane {
+            lane.close().await;
+        }
         self.writer.close().await;
         self.pool.close().await;
     }
@@ -224,24 +258,33 @@ impl Store {
         Ok(())
     }
 
+    /// Where the Micro Machines hot paths run their statements: the SQLite
+    /// lane, or the writer pool (PostgreSQL, in-memory SQLite).
+    fn hot(&self) -> exec::Exec<'_> {
+        match &self.lane {
+            Some(lane) => exec::Exec::Lane(lane),
+            None => exec::Exec::Pool(&self.writer),
+        }
+    }
+
     pub fn mm_accounts(&self) -> mmws::Accounts<'_> {
-        mmws::Accounts::new(&self.pool, &self.writer)
+        mmws::Accounts::new(&self.pool, self.hot())
     }
 
     pub fn mm_sessions(&self) -> mmws::Sessions<'_> {
-        mmws::Sessions::new(&self.pool, &self.writer)
+        mmws::Sessions::new(&self.pool, self.hot())
     }
 
     pub fn mm_scores(&self) -> mmws::Scores<'_> {
-        mmws::Scores::new(&self.pool, &self.writer)
+        mmws::Scores::new(&self.pool, self.hot())
     }
 
     pub fn mm_races(&self) -> mmws::Races<'_> {
-        mmws::Races::new(&self.pool, &self.writer)
+        mmws::Races::new(&self.pool, &self.writer, self.hot())
     }
 
     pub fn mm_progression(&self) -> mmws::Progression<'_> {
-        mmws::Progression::new(&self.pool, &self.writer)
+        mmws::Progression::new(&self.writer, self.hot())
     }
 
     pub fn mco_accounts(&self) -> mco::Accounts<'_> {
@@ -289,7 +332,7 @@ impl Store {
     }
 
     pub fn mm_bans(&self) -> mmws::Bans<'_> {
-        mmws::Bans::new(&self.pool)
+        mmws::Bans::new(&self.pool, self.hot())
     }
 
     pub fn mco_garage(&self) -> mco::Garage<'_> {
@@ -328,6 +371,18 @@ fn sqlite_pool(options: AnyPoolOptions, max: u32) -> AnyPoolOptions {
         })
 }
 
+/// The file behind an `sqlite:` URL; `None` for in-memory databases,
+/// which another connection could not share.
+fn sqlite_file(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let memory =
+        path.is_empty() || path == ":memory:" || query.split('&').any(|kv| kv == "mode=memory");
+    (!memory).then(|| path.to_string())
+}
+
 /// A database URL fit for a log line: the password, if any, replaced.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -359,5 +414,21 @@ mod tests {
         );
         assert_eq!(redact("postgres://pit@db/x"), "postgres://pit@db/x");
         assert_eq!(redact("sqlite://a.db"), "sqlite://a.db");
+    }
+
+    #[test]
+    fn sqlite_files_are_found_in_urls() {
+        assert_eq!(
+            sqlite_file("sqlite://data/p.db?mode=rwc").as_deref(),
+            Some("data/p.db")
+        );
+        assert_eq!(
+            sqlite_file("sqlite:///tmp/p.db").as_deref(),
+            Some("/tmp/p.db")
+        );
+        assert_eq!(sqlite_file("sqlite:p.db").as_deref(), Some("p.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://x?mode=memory"), None);
+        assert_eq!(sqlite_file("postgres://h/db"), None);
     }
 }

@@ -7,6 +7,7 @@ use pitlane_core::clock::{from_millis, to_millis};
 use pitlane_core::ids;
 use sqlx::{AnyPool, Row};
 
+use crate::exec::{args, Columns, Exec};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +28,8 @@ pub struct MmAccount {
 
 pub struct Accounts<'a> {
     pool: &'a AnyPool,
-    /// Writes go through the store's writer (one connection on SQLite).
-    writer: &'a AnyPool,
+    /// Login's statements and the per-request lookups (the SQLite lane).
+    hot: Exec<'a>,
 }
 
 const COLUMNS: &str = "user_id, steam_id, user_facing_id, display_name, title, level, prestige, created_at, last_seen_at";
@@ -40,24 +41,23 @@ fn steam_key(steam_id: u64) -> Result<i64> {
         .map_err(|_| StoreError::Corrupt(format!("SteamID {steam_id} is out of range")))
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<MmAccount> {
-    let steam: i64 = row.try_get("steam_id")?;
+fn from_row(row: &impl Columns) -> Result<MmAccount> {
     Ok(MmAccount {
-        user_id: row.try_get("user_id")?,
-        steam_id: steam as u64,
-        user_facing_id: row.try_get("user_facing_id")?,
-        display_name: row.try_get("display_name")?,
-        title: row.try_get("title")?,
-        level: row.try_get("level")?,
-        prestige: row.try_get("prestige")?,
-        created_at: from_millis(row.try_get("created_at")?),
-        last_seen_at: from_millis(row.try_get("last_seen_at")?),
+        user_id: row.int("user_id")?,
+        steam_id: row.int("steam_id")? as u64,
+        user_facing_id: row.text("user_facing_id")?,
+        display_name: row.text("display_name")?,
+        title: row.text("title")?,
+        level: row.int("level")?,
+        prestige: row.int("prestige")?,
+        created_at: from_millis(row.int("created_at")?),
+        last_seen_at: from_millis(row.int("last_seen_at")?),
     })
 }
 
 impl<'a> Accounts<'a> {
-    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool) -> Self {
-        Self { pool, writer }
+    pub(crate) fn new(pool: &'a AnyPool, hot: Exec<'a>) -> Self {
+        Self { pool, hot }
     }
 
     /// Finds the account of a Steam user, creating it on the first login,
@@ -79,19 +79,18 @@ impl<'a> Accounts<'a> {
             // A clash on user_facing_id is astronomically rare but possible;
             // try a few fresh ids before giving up.
             for _ in 0..4 {
-                let inserted = sqlx::query(&format!(
-                    "INSERT INTO mm_accounts (steam_id, user_facing_id, display_name, title, \
-                     level, prestige, created_at, last_seen_at) \
-                     VALUES ($1, $2, $3, $4, 0, 0, $5, $5) \
-                     ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
-                ))
-                .bind(key)
-                .bind(ids::user_facing_id(13))
-                .bind(display_name)
-                .bind(default_title)
-                .bind(at)
-                .fetch_optional(self.writer)
-                .await?;
+                let inserted = self
+                    .hot
+                    .optional(
+                        format!(
+                            "INSERT INTO mm_accounts (steam_id, user_facing_id, display_name, title, \
+                             level, prestige, created_at, last_seen_at) \
+                             VALUES ($1, $2, $3, $4, 0, 0, $5, $5) \
+                             ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+                        ),
+                        args![key, ids::user_facing_id(13), display_name, default_title, at],
+                    )
+                    .await?;
                 if let Some(row) = inserted {
                     created = true;
                     account = Some(from_row(&row)?);
@@ -116,39 +115,39 @@ impl<'a> Accounts<'a> {
     }
 
     async fn touch(&self, key: i64, display_name: &str, at: i64) -> Result<Option<MmAccount>> {
-        let row = sqlx::query(&format!(
-            "UPDATE mm_accounts SET display_name = COALESCE(name_override, $2), last_seen_at = $3 \
-             WHERE steam_id = $1 RETURNING {COLUMNS}"
-        ))
-        .bind(key)
-        .bind(display_name)
-        .bind(at)
-        .fetch_optional(self.writer)
-        .await?;
+        let row = self
+            .hot
+            .optional(
+                format!(
+                    "UPDATE mm_accounts SET display_name = COALESCE(name_override, $2), last_seen_at = $3 \
+                     WHERE steam_id = $1 RETURNING {COLUMNS}"
+                ),
+                args![key, display_name, at],
+            )
+            .await?;
         row.as_ref().map(from_row).transpose()
     }
 
     async fn remember_name(&self, user_id: i64, name: &str, at: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO mm_account_names (user_id, name, first_seen_at, last_seen_at) \
-             VALUES ($1, $2, $3, $3) \
-             ON CONFLICT (user_id, name) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-        )
-        .bind(user_id)
-        .bind(name)
-        .bind(at)
-        .execute(self.writer)
-        .await?;
+        self.hot
+            .execute(
+                "INSERT INTO mm_account_names (user_id, name, first_seen_at, last_seen_at) \
+                 VALUES ($1, $2, $3, $3) \
+                 ON CONFLICT (user_id, name) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+                args![user_id, name, at],
+            )
+            .await?;
         Ok(())
     }
 
     pub async fn by_user_id(&self, user_id: i64) -> Result<Option<MmAccount>> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM mm_accounts WHERE user_id = $1"
-        ))
-        .bind(user_id)
-        .fetch_optional(self.pool)
-        .await?;
+        let row = self
+            .hot
+            .optional(
+                format!("SELECT {COLUMNS} FROM mm_accounts WHERE user_id = $1"),
+                args![user_id],
+            )
+            .await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -178,12 +177,14 @@ impl<'a> Accounts<'a> {
 
     /// Returns false when no such account exists.
     pub async fn set_title(&self, user_id: i64, title: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE mm_accounts SET title = $2 WHERE user_id = $1")
-            .bind(user_id)
-            .bind(title)
-            .execute(self.writer)
+        let changed = self
+            .hot
+            .execute(
+                "UPDATE mm_accounts SET title = $2 WHERE user_id = $1",
+                args![user_id, title],
+            )
             .await?;
-        Ok(done.rows_affected() > 0)
+        Ok(changed > 0)
     }
 
     pub async fn count(&self) -> Result<i64> {

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use pitlane_core::clock::{from_millis, to_millis};
-use sqlx::any::AnyRow;
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 
+use crate::exec::{args, Columns, Exec};
 use crate::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,24 +29,25 @@ impl MmBan {
 
 const COLUMNS: &str = "steam_id, banned_at, banned_until, reason, banned_by";
 
-fn from_row(row: &AnyRow) -> Result<MmBan> {
-    let until: Option<i64> = row.try_get("banned_until")?;
+fn from_row(row: &impl Columns) -> Result<MmBan> {
     Ok(MmBan {
-        steam_id: row.try_get::<i64, _>("steam_id")? as u64,
-        since: from_millis(row.try_get("banned_at")?),
-        until: until.map(from_millis),
-        reason: row.try_get("reason")?,
-        banned_by: row.try_get("banned_by")?,
+        steam_id: row.int("steam_id")? as u64,
+        since: from_millis(row.int("banned_at")?),
+        until: row.opt_int("banned_until")?.map(from_millis),
+        reason: row.text("reason")?,
+        banned_by: row.text("banned_by")?,
     })
 }
 
 pub struct Bans<'a> {
     pool: &'a AnyPool,
+    /// Login's ban check (the SQLite lane).
+    hot: Exec<'a>,
 }
 
 impl<'a> Bans<'a> {
-    pub(crate) fn new(pool: &'a AnyPool) -> Self {
-        Self { pool }
+    pub(crate) fn new(pool: &'a AnyPool, hot: Exec<'a>) -> Self {
+        Self { pool, hot }
     }
 
     /// Bans (or re-bans with new terms) a Steam account and ends its live
@@ -97,12 +98,13 @@ impl<'a> Bans<'a> {
 
     /// The ban recorded for a Steam account, in force or lapsed.
     pub async fn get(&self, steam_id: u64) -> Result<Option<MmBan>> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM mm_bans WHERE steam_id = $1"
-        ))
-        .bind(steam_id as i64)
-        .fetch_optional(self.pool)
-        .await?;
+        let row = self
+            .hot
+            .optional(
+                format!("SELECT {COLUMNS} FROM mm_bans WHERE steam_id = $1"),
+                args![steam_id as i64],
+            )
+            .await?;
         row.as_ref().map(from_row).transpose()
     }
 

@@ -9,6 +9,7 @@ use pitlane_core::clock::to_millis;
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::scores::SeasonScore;
+use crate::exec::{args, Columns, Exec};
 use crate::Result;
 
 /// The rules that belong to the game, not the store.
@@ -54,14 +55,15 @@ pub enum ClaimOutcome {
 }
 
 pub struct Progression<'a> {
-    pool: &'a AnyPool,
     /// Writes go through the store's writer (one connection on SQLite).
     writer: &'a AnyPool,
+    /// Login's season check (the SQLite lane).
+    hot: Exec<'a>,
 }
 
 impl<'a> Progression<'a> {
-    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool) -> Self {
-        Self { pool, writer }
+    pub(crate) fn new(writer: &'a AnyPool, hot: Exec<'a>) -> Self {
+        Self { writer, hot }
     }
 
     /// Applies a race's points delta (never below zero), once per player
@@ -159,16 +161,16 @@ impl<'a> Progression<'a> {
         now: DateTime<Utc>,
     ) -> Result<Option<Rollover>> {
         // Nearly every login is a player already in the season or one who
-        // never scored: one read answers both without waiting for the
-        // writer. The transaction below checks again.
-        let latest = sqlx::query(
-            "SELECT MAX(season_id) AS latest FROM mm_scores WHERE user_id = $1 AND season_id <= $2",
-        )
-        .bind(user_id)
-        .bind(season_id)
-        .fetch_one(self.pool)
-        .await?;
-        match latest.try_get::<Option<i64>, _>("latest")? {
+        // never scored: one read answers both without a transaction. The
+        // transaction below checks again.
+        let latest = self
+            .hot
+            .one(
+                "SELECT MAX(season_id) AS latest FROM mm_scores WHERE user_id = $1 AND season_id <= $2",
+                args![user_id, season_id],
+            )
+            .await?;
+        match latest.opt_int("latest")? {
             None => return Ok(None),
             Some(latest) if latest == season_id => return Ok(None),
             Some(_) => {}

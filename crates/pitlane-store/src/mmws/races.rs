@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use pitlane_core::clock::{from_millis, to_millis};
 use sqlx::{AnyPool, Row};
 
+use crate::exec::{args, Columns, Exec, Sql};
 use crate::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub struct RaceSummary {
     pub players: Vec<u64>,
 }
 
+const ADD_PLAYER_SQL: &str = "INSERT INTO mm_race_players (race_key, steam_id) VALUES ($1, $2) \
+     ON CONFLICT (race_key, steam_id) DO NOTHING";
+
 /// Lists humans in a race (once each), inside the caller's transaction.
 async fn add_players(
     conn: &mut sqlx::AnyConnection,
@@ -35,14 +39,11 @@ async fn add_players(
     players: &[u64],
 ) -> Result<()> {
     for steam_id in players {
-        sqlx::query(
-            "INSERT INTO mm_race_players (race_key, steam_id) VALUES ($1, $2) \
-             ON CONFLICT (race_key, steam_id) DO NOTHING",
-        )
-        .bind(race_key)
-        .bind(*steam_id as i64)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(ADD_PLAYER_SQL)
+            .bind(race_key)
+            .bind(*steam_id as i64)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
@@ -51,46 +52,54 @@ pub struct Races<'a> {
     pool: &'a AnyPool,
     /// Writes go through the store's writer (one connection on SQLite).
     writer: &'a AnyPool,
+    /// Matchmaking's statements (the SQLite lane).
+    hot: Exec<'a>,
 }
 
 impl<'a> Races<'a> {
-    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool) -> Self {
-        Self { pool, writer }
+    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool, hot: Exec<'a>) -> Self {
+        Self { pool, writer, hot }
     }
 
     /// Reserves `count` consecutive SessionIds from the server-wide sequence
     /// (one row update, safe across several server instances). Returns the
     /// first of them.
     pub async fn reserve_session_ids(&self, count: i64) -> Result<i64> {
-        let row = sqlx::query(
-            "UPDATE mm_counters SET value = value + $1 WHERE name = 'session_id' RETURNING value",
-        )
-        .bind(count)
-        .fetch_one(self.writer)
-        .await?;
-        let last: i64 = row.try_get("value")?;
+        let last = self
+            .hot
+            .one(
+                "UPDATE mm_counters SET value = value + $1 WHERE name = 'session_id' RETURNING value",
+                args![count],
+            )
+            .await?
+            .int("value")?;
         Ok(last - count + 1)
     }
 
     /// Stores a race formed by matchmaking with the humans it was made for.
     pub async fn create(&self, race: &RaceInfo, players: &[u64]) -> Result<()> {
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
+        let mut statements: Vec<(Sql, _)> = vec![(
             "INSERT INTO mm_races (race_key, session_id, game_type, rule_set, ranking, network_version, season_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (race_key) DO NOTHING",
-        )
-        .bind(&race.race_key)
-        .bind(race.session_id)
-        .bind(&race.game_type)
-        .bind(&race.rule_set)
-        .bind(&race.ranking)
-        .bind(race.network_version)
-        .bind(race.season_id)
-        .bind(to_millis(race.created_at))
-        .execute(&mut *tx)
-        .await?;
-        add_players(&mut tx, &race.race_key, players).await?;
-        tx.commit().await?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (race_key) DO NOTHING"
+                .into(),
+            args![
+                race.race_key.as_str(),
+                race.session_id,
+                race.game_type.as_str(),
+                race.rule_set.as_str(),
+                race.ranking.as_str(),
+                race.network_version,
+                race.season_id,
+                to_millis(race.created_at),
+            ],
+        )];
+        statements.extend(players.iter().map(|steam_id| {
+            (
+                ADD_PLAYER_SQL.into(),
+                args![race.race_key.as_str(), *steam_id as i64],
+            )
+        }));
+        self.hot.batch(statements).await?;
         Ok(())
     }
 

@@ -4,8 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use pitlane_core::clock::from_millis;
+use pitlane_core::clock::to_millis;
 use sqlx::{AnyPool, Row};
 
+use crate::exec::{args, Columns, Exec};
 use crate::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,55 +59,66 @@ fn leaderboard_row(row: &sqlx::any::AnyRow) -> Result<LeaderboardRow> {
 }
 
 /// A `mm_scores` row selected with all its columns.
-pub(crate) fn score_from_row(row: &sqlx::any::AnyRow) -> Result<SeasonScore> {
+pub(crate) fn score_from_row(row: &impl Columns) -> Result<SeasonScore> {
     Ok(SeasonScore {
-        season_id: row.try_get("season_id")?,
-        user_id: row.try_get("user_id")?,
-        points: row.try_get("points")?,
-        division: row.try_get("division")?,
-        reached_at: from_millis(row.try_get("reached_at")?),
-        updated_at: from_millis(row.try_get("updated_at")?),
+        season_id: row.int("season_id")?,
+        user_id: row.int("user_id")?,
+        points: row.int("points")?,
+        division: row.int("division")?,
+        reached_at: from_millis(row.int("reached_at")?),
+        updated_at: from_millis(row.int("updated_at")?),
     })
+}
+
+/// The arguments of [`RANK_SQL`] for a stored score.
+pub(crate) fn rank_args(score: &SeasonScore) -> Vec<crate::exec::Arg> {
+    args![
+        score.season_id,
+        score.points,
+        to_millis(score.reached_at),
+        score.user_id
+    ]
 }
 
 pub struct Scores<'a> {
     pool: &'a AnyPool,
-    /// Writes go through the store's writer (one connection on SQLite).
-    writer: &'a AnyPool,
+    /// Login's score statements and operator writes (the SQLite lane).
+    hot: Exec<'a>,
 }
 
 impl<'a> Scores<'a> {
-    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool) -> Self {
-        Self { pool, writer }
+    pub(crate) fn new(pool: &'a AnyPool, hot: Exec<'a>) -> Self {
+        Self { pool, hot }
     }
 
     pub async fn get(&self, season_id: i64, user_id: i64) -> Result<Option<SeasonScore>> {
-        let row = sqlx::query(
-            "SELECT season_id, user_id, points, division, reached_at, updated_at \
-             FROM mm_scores WHERE season_id = $1 AND user_id = $2",
-        )
-        .bind(season_id)
-        .bind(user_id)
-        .fetch_optional(self.pool)
-        .await?;
+        let row = self
+            .hot
+            .optional(
+                "SELECT season_id, user_id, points, division, reached_at, updated_at \
+                 FROM mm_scores WHERE season_id = $1 AND user_id = $2",
+                args![season_id, user_id],
+            )
+            .await?;
         row.as_ref().map(score_from_row).transpose()
     }
 
     /// 0-based leaderboard position of a stored score: how many rows of the
     /// season sort before it. Served by the `mm_scores_ranking` index.
     pub async fn rank_of(&self, score: &SeasonScore) -> Result<i64> {
-        let mut conn = self.pool.acquire().await?;
-        super::progression::rank_in(&mut conn, score).await
+        self.hot.one(RANK_SQL, rank_args(score)).await?.int("n")
     }
 
     /// Number of players with a score in the season: the position a player
     /// without one is shown at (after everyone who has scored).
     pub async fn ranked_players(&self, season_id: i64) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM mm_scores WHERE season_id = $1")
-            .bind(season_id)
-            .fetch_one(self.pool)
-            .await?;
-        Ok(row.try_get("n")?)
+        self.hot
+            .one(
+                "SELECT COUNT(*) AS n FROM mm_scores WHERE season_id = $1",
+                args![season_id],
+            )
+            .await?
+            .int("n")
     }
 }
 
@@ -120,21 +133,17 @@ impl Scores<'_> {
         division: i64,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let at = pitlane_core::clock::to_millis(now);
-        sqlx::query(
-            "INSERT INTO mm_scores (season_id, user_id, points, division, reached_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) \
-             ON CONFLICT (season_id, user_id) DO UPDATE SET \
-               reached_at = CASE WHEN mm_scores.points = excluded.points THEN mm_scores.reached_at ELSE excluded.reached_at END, \
-               points = excluded.points, division = excluded.division, updated_at = excluded.updated_at",
-        )
-        .bind(season_id)
-        .bind(user_id)
-        .bind(points)
-        .bind(division)
-        .bind(at)
-        .execute(self.writer)
-        .await?;
+        let at = to_millis(now);
+        self.hot
+            .execute(
+                "INSERT INTO mm_scores (season_id, user_id, points, division, reached_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5) \
+                 ON CONFLICT (season_id, user_id) DO UPDATE SET \
+                   reached_at = CASE WHEN mm_scores.points = excluded.points THEN mm_scores.reached_at ELSE excluded.reached_at END, \
+                   points = excluded.points, division = excluded.division, updated_at = excluded.updated_at",
+                args![season_id, user_id, points, division, at],
+            )
+            .await?;
         Ok(())
     }
 }

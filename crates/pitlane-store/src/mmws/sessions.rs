@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use pitlane_core::clock::{from_millis, to_millis};
-use sqlx::{AnyPool, Row};
+use sqlx::AnyPool;
 
+use crate::exec::{args, Columns, Exec};
 use crate::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,24 +18,24 @@ pub struct MmSession {
     pub config_hash: i64,
 }
 
-fn from_row(row: &sqlx::any::AnyRow) -> Result<MmSession> {
+fn from_row(row: &impl Columns) -> Result<MmSession> {
     Ok(MmSession {
-        user_id: row.try_get("user_id")?,
-        issued_at: from_millis(row.try_get("issued_at")?),
-        expires_at: from_millis(row.try_get("expires_at")?),
-        config_hash: row.try_get("config_hash")?,
+        user_id: row.int("user_id")?,
+        issued_at: from_millis(row.int("issued_at")?),
+        expires_at: from_millis(row.int("expires_at")?),
+        config_hash: row.int("config_hash")?,
     })
 }
 
 pub struct Sessions<'a> {
     pool: &'a AnyPool,
-    /// Writes go through the store's writer (one connection on SQLite).
-    writer: &'a AnyPool,
+    /// Login's and every request's session statements (the SQLite lane).
+    hot: Exec<'a>,
 }
 
 impl<'a> Sessions<'a> {
-    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool) -> Self {
-        Self { pool, writer }
+    pub(crate) fn new(pool: &'a AnyPool, hot: Exec<'a>) -> Self {
+        Self { pool, hot }
     }
 
     /// Stores a new session in place of the account's earlier one: each
@@ -47,34 +48,36 @@ impl<'a> Sessions<'a> {
         session: &MmSession,
         client_addr: &str,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO mm_sessions (token_digest, user_id, issued_at, expires_at, client_addr, config_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (user_id) DO UPDATE SET token_digest = excluded.token_digest, \
-             issued_at = excluded.issued_at, expires_at = excluded.expires_at, \
-             client_addr = excluded.client_addr, config_hash = excluded.config_hash",
-        )
-        .bind(token_digest)
-        .bind(session.user_id)
-        .bind(to_millis(session.issued_at))
-        .bind(to_millis(session.expires_at))
-        .bind(client_addr)
-        .bind(session.config_hash)
-        .execute(self.writer)
-        .await?;
+        self.hot
+            .execute(
+                "INSERT INTO mm_sessions (token_digest, user_id, issued_at, expires_at, client_addr, config_hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (user_id) DO UPDATE SET token_digest = excluded.token_digest, \
+                 issued_at = excluded.issued_at, expires_at = excluded.expires_at, \
+                 client_addr = excluded.client_addr, config_hash = excluded.config_hash",
+                args![
+                    token_digest,
+                    session.user_id,
+                    to_millis(session.issued_at),
+                    to_millis(session.expires_at),
+                    client_addr,
+                    session.config_hash,
+                ],
+            )
+            .await?;
         Ok(())
     }
 
     /// The live session behind a token digest, if it has not expired.
     pub async fn find(&self, token_digest: &str, now: DateTime<Utc>) -> Result<Option<MmSession>> {
-        let row = sqlx::query(
-            "SELECT user_id, issued_at, expires_at, config_hash FROM mm_sessions \
-             WHERE token_digest = $1 AND expires_at > $2",
-        )
-        .bind(token_digest)
-        .bind(to_millis(now))
-        .fetch_optional(self.pool)
-        .await?;
+        let row = self
+            .hot
+            .optional(
+                "SELECT user_id, issued_at, expires_at, config_hash FROM mm_sessions \
+                 WHERE token_digest = $1 AND expires_at > $2",
+                args![token_digest, to_millis(now)],
+            )
+            .await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -105,11 +108,12 @@ impl<'a> Sessions<'a> {
 
     /// Deletes expired sessions; returns how many.
     pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM mm_sessions WHERE expires_at <= $1")
-            .bind(to_millis(now))
-            .execute(self.writer)
-            .await?;
-        Ok(done.rows_affected())
+        self.hot
+            .execute(
+                "DELETE FROM mm_sessions WHERE expires_at <= $1",
+                args![to_millis(now)],
+            )
+            .await
     }
 }
 

@@ -1,0 +1,366 @@
+//! One way to run a hot-path statement on either backend: through the
+//! SQLite lane's own thread (see `sqlite_lane`) or through an sqlx pool
+//! (PostgreSQL). The SQL text is the same for both; so is the code that
+//! reads the rows, written once against [`Columns`].
+
+use std::borrow::Cow;
+
+use rusqlite::types::Value;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row as _};
+
+use crate::sqlite_lane::{self, LaneRow, SqliteLane};
+use crate::{Result, StoreError};
+
+/// A statement argument, typed so PostgreSQL infers the same parameter
+/// types as when the value is bound directly.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+    /// A NULL in an integer column.
+    NoInt,
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        v.map_or(Arg::NoInt, Arg::Int)
+    }
+}
+
+impl Arg {
+    fn to_sqlite(&self) -> Value {
+        match self {
+            Arg::Int(v) => Value::Integer(*v),
+            Arg::Text(v) => Value::Text(v.clone()),
+            Arg::NoInt => Value::Null,
+        }
+    }
+}
+
+/// The arguments of a statement, `$1` first.
+macro_rules! args {
+    ($($arg:expr),* $(,)?) => {
+        vec![$($crate::exec::Arg::from($arg)),*]
+    };
+}
+pub(crate) use args;
+
+/// Reading a row by column name, whichever backend it came from.
+pub(crate) trait Columns {
+    fn int(&self, name: &str) -> Result<i64>;
+    fn opt_int(&self, name: &str) -> Result<Option<i64>>;
+    fn text(&self, name: &str) -> Result<String>;
+}
+
+impl Columns for AnyRow {
+    fn int(&self, name: &str) -> Result<i64> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn opt_int(&self, name: &str) -> Result<Option<i64>> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn text(&self, name: &str) -> Result<String> {
+        Ok(self.try_get(name)?)
+    }
+}
+
+fn wrong_type(name: &str, value: Option<&Value>) -> StoreError {
+    StoreError::Corrupt(format!("column {name}: unexpected {value:?}"))
+}
+
+impl Columns for LaneRow {
+    fn int(&self, name: &str) -> Result<i64> {
+        match self.value(name) {
+            Some(Value::Integer(v)) => Ok(*v),
+            other => Err(wrong_type(name, other)),
+        }
+    }
+
+    fn opt_int(&self, name: &str) -> Result<Option<i64>> {
+        match self.value(name) {
+            Some(Value::Integer(v)) => Ok(Some(*v)),
+            Some(Value::Null) => Ok(None),
+            other => Err(wrong_type(name, other)),
+        }
+    }
+
+    fn text(&self, name: &str) -> Result<String> {
+        match self.value(name) {
+            Some(Value::Text(v)) => Ok(v.clone()),
+            other => Err(wrong_type(name, other)),
+        }
+    }
+}
+
+/// A row from either backend.
+pub(crate) enum Row {
+    Any(AnyRow),
+    Lane(LaneRow),
+}
+
+impl Columns for Row {
+    fn int(&self, name: &str) -> Result<i64> {
+        match self {
+            Row::Any(r) => r.int(name),
+            Row::Lane(r) => r.int(name),
+        }
+    }
+
+    fn opt_int(&self, name: &str) -> Result<Option<i64>> {
+        match self {
+            Row::Any(r) => r.opt_int(name),
+            Row::Lane(r) => r.opt_int(name),
+        }
+    }
+
+    fn text(&self, name: &str) -> Result<String> {
+        match self {
+            Row::Any(r) => r.text(name),
+            Row::Lane(r) => r.text(name),
+        }
+    }
+}
+
+pub(crate) type Sql = Cow<'static, str>;
+
+fn sqlx_query<'q>(
+    sql: &'q str,
+    args: &[Arg],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = sqlx::query(sql);
+    for arg in args {
+        q = match arg {
+            Arg::Int(v) => q.bind(*v),
+            Arg::Text(v) => q.bind(v.clone()),
+            Arg::NoInt => q.bind(None::<i64>),
+        };
+    }
+    q
+}
+
+fn to_sqlite(args: &[Arg]) -> Vec<Value> {
+    args.iter().map(Arg::to_sqlite).collect()
+}
+
+/// Where a hot-path statement runs.
+#[derive(Clone, Copy)]
+pub(crate) enum Exec<'a> {
+    Pool(&'a AnyPool),
+    Lane(&'a SqliteLane),
+}
+
+impl Exec<'_> {
+    pub(crate) async fn all(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Vec<Row>> {
+        let sql = sql.into();
+        match self {
+            Exec::Pool(pool) => Ok(sqlx_query(&sql, &args)
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(Row::Any)
+                .collect()),
+            Exec::Lane(lane) => {
+                let values = to_sqlite(&args);
+                let rows = lane
+                    .run(move |conn| sqlite_lane::query(conn, &sql, &values))
+                    .await?;
+                Ok(rows.into_iter().map(Row::Lane).collect())
+            }
+        }
+    }
+
+    pub(crate) async fn optional(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Option<Row>> {
+        match self {
+            Exec::Pool(pool) => Ok(sqlx_query(&sql.into(), &args)
+                .fetch_optional(pool)
+                .await?
+                .map(Row::Any)),
+            Exec::Lane(_) => Ok(self.all(sql, args).await?.into_iter().next()),
+        }
+    }
+
+    pub(crate) async fn one(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Row> {
+        self.optional(sql, args)
+            .await?
+            .ok_or_else(|| StoreError::from(sqlx::Error::RowNotFound))
+    }
+
+    /// Runs a statement that returns no rows; how many rows it changed.
+    pub(crate) async fn execute(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<u64> {
+        let sql = sql.into();
+        match self {
+            Exec::Pool(pool) => Ok(sqlx_query(&sql, &args).execute(pool).await?.rows_affected()),
+            Exec::Lane(lane) => {
+                let values = to_sqlite(&args);
+                lane.run(move |conn| sqlite_lane::execute(conn, &sql, &values))
+                    .await
+            }
+        }
+    }
+
+    /// Runs statements that return no rows in one transaction: all of
+    /// them or none. How many rows each changed.
+    pub(crate) async fn batch(self, statements: Vec<(Sql, Vec<Arg>)>) -> Result<Vec<u64>> {
+        match self {
+            Exec::Pool(pool) => {
+                let mut tx = pool.begin().await?;
+                let mut changed = Vec::with_capacity(statements.len());
+                for (sql, args) in &statements {
+                    changed.push(
+                        sqlx_query(sql, args)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected(),
+                    );
+                }
+                tx.commit().await?;
+                Ok(changed)
+            }
+            Exec::Lane(lane) => {
+                let statements: Vec<(Sql, Vec<Value>)> = statements
+                    .into_iter()
+                    .map(|(sql, args)| (sql, to_sqlite(&args)))
+                    .collect();
+                // A lane job is all or nothing already (its own savepoint).
+                lane.run(move |conn| {
+                    statements
+                        .iter()
+                        .map(|(sql, values)| sqlite_lane::execute(conn, sql, values))
+                        .collect()
+                })
+                .await
+            }
+        }
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::testing::databases;
+    use crate::Store;
+
+    async fn session_counter(store: &Store) -> i64 {
+        store
+            .hot()
+            .one(
+                "SELECT value FROM mm_counters WHERE name = $1",
+                args!["session_id"],
+            )
+            .await
+            .unwrap()
+            .int("value")
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn placeholders_bind_by_number_not_by_position() {
+        for db in databases().await {
+            let store = Store::open(&db.url).await.unwrap();
+            let row = store
+                .hot()
+                .one(
+                    "SELECT $2 AS second, $1 AS first, $3 AS absent",
+                    args!["one", 2, None::<i64>],
+                )
+                .await
+                .unwrap();
+            assert_eq!(row.int("second").unwrap(), 2, "{}", db.label);
+            assert_eq!(row.text("first").unwrap(), "one");
+            assert_eq!(row.opt_int("absent").unwrap(), None);
+            assert!(row.int("first").is_err(), "a text column is not an int");
+            store.close().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_all_or_nothing() {
+        for db in databases().await {
+            let store = Store::open(&db.url).await.unwrap();
+            let before = session_counter(&store).await;
+            let bump: (Sql, Vec<Arg>) = (
+                "UPDATE mm_counters SET value = value + $1 WHERE name = 'session_id'".into(),
+                args![5],
+            );
+            let failed = store
+                .hot()
+                .batch(vec![
+                    bump.clone(),
+                    ("INSERT INTO no_such_table VALUES ($1)".into(), args![1]),
+                ])
+                .await;
+            assert!(failed.is_err(), "{}", db.label);
+            assert_eq!(session_counter(&store).await, before, "rolled back");
+            let changed = store.hot().batch(vec![bump.clone(), bump]).await.unwrap();
+            assert_eq!(changed, vec![1, 1]);
+            assert_eq!(session_counter(&store).await, before + 10);
+            store.close().await;
+        }
+    }
+
+    /// Jobs sent together share one SQLite commit (group commit): a failing
+    /// one is undone alone and the others are stored and acknowledged.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn jobs_committed_together_succeed_or_fail_alone() {
+        for db in databases().await {
+            let store = Store::open(&db.url).await.unwrap();
+            let before = session_counter(&store).await;
+            let jobs = (0..64).map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut statements: Vec<(Sql, Vec<Arg>)> = vec![(
+                        "UPDATE mm_counters SET value = value + 1 WHERE name = 'session_id'".into(),
+                        vec![],
+                    )];
+                    if i % 3 == 0 {
+                        statements.push(("INSERT INTO no_such_table VALUES (1)".into(), vec![]));
+                    }
+                    store.hot().batch(statements).await.is_ok()
+                })
+            });
+            let mut ok = 0;
+            for (i, job) in jobs.collect::<Vec<_>>().into_iter().enumerate() {
+                let succeeded = job.await.unwrap();
+                assert_eq!(succeeded, i % 3 != 0, "job {i} on {}", db.label);
+                ok += i64::from(succeeded);
+            }
+            assert_eq!(session_counter(&store).await, before + ok, "{}", db.label);
+            store.close().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_store_refuses_instead_of_hanging() {
+        let db = crate::testing::TestDatabase::sqlite();
+        let store = Store::open(&db.url).await.unwrap();
+        store.close().await;
+        let err = store
+            .hot()
+            .one("SELECT 1 AS n", vec![])
+            .await
+            .err()
+            .expect("closed");
+        assert!(err.to_string().contains("closed"), "{err}");
+    }
+}

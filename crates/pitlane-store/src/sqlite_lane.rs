@@ -1,0 +1,288 @@
+//! The SQLite hot paths' own connection, on its own thread.
+//!
+//! sqlx runs every SQLite connection on a worker thread and hands each
+//! statement there and back (two thread wake-ups, plus the `Any` driver's
+//! row conversion). Under load those hand-offs, not SQL, were most of a
+//! Login's cost (docs/performance.md). Here one thread owns one rusqlite
+//! connection with cached prepared statements and takes whole jobs from a
+//! queue: a job is one statement or one all-or-nothing group of them.
+//!
+//! Group commit: the thread takes every job waiting (up to [`MAX_GROUP`]),
+//! runs each in its own savepoint inside one transaction and commits once;
+//! only then does any job get its answer. A job that fails is rolled back
+//! alone; a commit that fails fails every job of the group. So nothing is
+//! acknowledged before it is in the WAL, exactly as with one commit per
+//! statement, but a busy server writes each hot page once per group
+//! instead of once per request.
+//!
+//! It is also the only connection the Micro Machines hot paths write with,
+//! so those writers queue here in order instead of meeting `SQLITE_BUSY`
+//! (the reason the earlier one-connection writer pool existed).
+
+use std::sync::mpsc;
+use std::thread;
+
+use rusqlite::types::Value;
+use rusqlite::Connection;
+
+use crate::{Result, StoreError};
+
+/// Jobs committed together at most. Large enough that a burst from
+/// thousands of players needs few commits, small enough that the first
+/// job of a group does not wait long for the last.
+const MAX_GROUP: usize = 128;
+
+/// Work for the lane's thread, run inside the group's transaction and
+/// answered once the group's commit is known.
+trait Job: Send {
+    fn run(&mut self, conn: &Connection);
+    fn settle(self: Box<Self>, commit: std::result::Result<(), &rusqlite::Error>);
+}
+
+struct Pending<T, F> {
+    work: Option<F>,
+    outcome: Option<rusqlite::Result<T>>,
+    answer: tokio::sync::oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+{
+    fn run(&mut self, conn: &Connection) {
+        if let Some(work) = self.work.take() {
+            self.outcome = Some(in_savepoint(conn, work));
+        }
+    }
+
+    fn settle(self: Box<Self>, commit: std::result::Result<(), &rusqlite::Error>) {
+        let result = match (commit, self.outcome) {
+            (Ok(()), Some(outcome)) => outcome.map_err(StoreError::from),
+            (Ok(()), None) => Err(closed()),
+            (Err(e), _) => Err(crate::database_error(format!(
+                "the transaction could not be committed: {e}"
+            ))),
+        };
+        let _ = self.answer.send(result);
+    }
+}
+
+/// One job's statements, undone alone if it fails.
+fn in_savepoint<T>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+    match work(conn) {
+        Ok(value) => {
+            conn.prepare_cached("RELEASE job")?.execute([])?;
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+            Err(e)
+        }
+    }
+}
+
+enum Message {
+    Job(Box<dyn Job>),
+    /// Close the connection (SQLite checkpoints the WAL) and confirm.
+    Close(tokio::sync::oneshot::Sender<()>),
+}
+
+#[derive(Debug)]
+pub(crate) struct SqliteLane {
+    queue: mpsc::Sender<Message>,
+}
+
+/// Prepared statements kept per connection; the hot paths use a few dozen.
+const STATEMENT_CACHE: usize = 128;
+
+impl SqliteLane {
+    /// Opens the database file (already migrated) on a new thread.
+    pub(crate) fn open(path: &str) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // The same settings as the sqlx pools (see `sqlite_pool`).
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.busy_handler(Some(wait_for_lock))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let (queue, jobs) = mpsc::channel::<Message>();
+        thread::Builder::new()
+            .name("pitlane-sqlite".into())
+            .spawn(move || serve(conn, jobs))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite thread: {e}")))?;
+        Ok(Self { queue })
+    }
+
+    /// Runs `work` on the lane's connection, all of it or none, and waits
+    /// until it is committed.
+    pub(crate) async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job = Pending {
+            work: Some(work),
+            outcome: None,
+            answer,
+        };
+        self.queue
+            .send(Message::Job(Box::new(job)))
+            .map_err(|_| closed())?;
+        answered.await.map_err(|_| closed())?
+    }
+
+    /// Finishes the queued jobs, then closes the connection.
+    pub(crate) async fn close(&self) {
+        let (done, closed) = tokio::sync::oneshot::channel();
+        if self.queue.send(Message::Close(done)).is_ok() {
+            let _ = closed.await;
+        }
+    }
+}
+
+/// While another connection (MCO, the dashboard, a points claim) holds
+/// SQLite's write lock, this whole lane waits: retry in steps of 50 µs, not
+/// SQLite's default 1 ms and more, since those writers hold the lock for
+/// well under a millisecond. Gives up after about ten seconds, as the sqlx
+/// pools' `busy_timeout` does.
+fn wait_for_lock(tries: i32) -> bool {
+    const FINE_TRIES: i32 = 200;
+    const MAX_TRIES: i32 = FINE_TRIES + 10_000;
+    if tries >= MAX_TRIES {
+        return false;
+    }
+    let pause = if tries < FINE_TRIES {
+        std::time::Duration::from_micros(50)
+    } else {
+        std::time::Duration::from_millis(1)
+    };
+    thread::sleep(pause);
+    true
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("the database has been closed".into())
+}
+
+fn serve(conn: Connection, queue: mpsc::Receiver<Message>) {
+    let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
+    while let Ok(first) = queue.recv() {
+        let mut close = None;
+        match first {
+            Message::Job(job) => group.push(job),
+            Message::Close(done) => close = Some(done),
+        }
+        while close.is_none() && group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(Message::Job(job)) => group.push(job),
+                Ok(Message::Close(done)) => close = Some(done),
+                Err(_) => break,
+            }
+        }
+        commit_group(&conn, &mut group);
+        if let Some(done) = close {
+            drop(conn);
+            let _ = done.send(());
+            return;
+        }
+    }
+}
+
+/// Runs the group in one transaction and answers every job.
+fn commit_group(conn: &Connection, group: &mut Vec<Box<dyn Job>>) {
+    if group.is_empty() {
+        return;
+    }
+    let committed = conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| {
+        for job in group.iter_mut() {
+            job.run(conn);
+            // Some errors (disk full, I/O) make SQLite roll back the whole
+            // transaction, not only the job's savepoint: then the jobs
+            // before this one are gone too and none may be acknowledged.
+            if conn.is_autocommit() {
+                return Err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                    Some("SQLite rolled back the group's transaction".into()),
+                ));
+            }
+        }
+        conn.execute_batch("COMMIT")
+    });
+    if let Err(e) = &committed {
+        tracing::error!(error = %e, jobs = group.len(), "SQLite group commit failed");
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    for job in group.drain(..) {
+        job.settle(committed.as_ref().map(|_| ()));
+    }
+}
+
+/// One result row, owned, so it can leave the lane's thread.
+#[derive(Debug, Clone)]
+pub(crate) struct LaneRow {
+    names: std::sync::Arc<[String]>,
+    values: Vec<Value>,
+}
+
+impl LaneRow {
+    pub(crate) fn value(&self, name: &str) -> Option<&Value> {
+        let i = self.names.iter().position(|n| n == name)?;
+        self.values.get(i)
+    }
+}
+
+/// Binds `$n` placeholders by their number, as sqlx does: SQLite numbers
+/// named parameters in order of first appearance, which need not be `n`.
+fn bind(stmt: &mut rusqlite::Statement<'_>, args: &[Value]) -> rusqlite::Result<()> {
+    for index in 1..=stmt.parameter_count() {
+        let number = stmt
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(index);
+        let value = args
+            .get(number - 1)
+            .ok_or(rusqlite::Error::InvalidParameterCount(number, args.len()))?;
+        stmt.raw_bind_parameter(index, value)?;
+    }
+    Ok(())
+}
+
+/// Runs one statement and collects its rows.
+pub(crate) fn query(
+    conn: &Connection,
+    sql: &str,
+    args: &[Value],
+) -> rusqlite::Result<Vec<LaneRow>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind(&mut stmt, args)?;
+    let names: std::sync::Arc<[String]> =
+        stmt.column_names().into_iter().map(String::from).collect();
+    let width = names.len();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(row.get::<_, Value>(i)?);
+        }
+        out.push(LaneRow {
+            names: names.clone(),
+            values,
+        });
+    }
+    Ok(out)
+}
+
+/// Runs one statement that returns no rows; the number of rows it changed.
+pub(crate) fn execute(conn: &Connection, sql: &str, args: &[Value]) -> rusqlite::Result<u64> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind(&mut stmt, args)?;
+    Ok(stmt.raw_execute()? as u64)
+}
