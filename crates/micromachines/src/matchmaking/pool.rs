@@ -1,7 +1,7 @@
 //! The in-memory search pool. Every method runs under the matchmaker's lock
 //! and never awaits; time comes in as a monotonic `Instant`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,7 +99,13 @@ pub enum Step {
 pub struct Pool {
     settings: MatchmakingSettings,
     searches: HashMap<u64, Search>,
-    matches: HashMap<u64, Match>,
+    /// By match id, which grows with time: the oldest races are first, so
+    /// forgetting them and finding recent ones never walks the whole map
+    /// (a busy server forms thousands of races a minute).
+    matches: BTreeMap<u64, Match>,
+    /// When the first idle search (no poll open) passes `leave_after_secs`:
+    /// before then a purge has nothing to drop and skips the walk.
+    searches_due: Option<Instant>,
     next_match: u64,
     closing: bool,
     pub waits: WaitTimes,
@@ -117,7 +123,8 @@ impl Pool {
         Self {
             settings,
             searches: HashMap::new(),
-            matches: HashMap::new(),
+            matches: BTreeMap::new(),
+            searches_due: None,
             next_match: 1,
             closing: false,
             waits: WaitTimes::default(),
@@ -202,37 +209,57 @@ impl Pool {
         if let Some(search) = self.searches.get_mut(&group_lobby_id) {
             search.active_polls = search.active_polls.saturating_sub(1);
             search.last_seen = now;
+            if search.active_polls == 0 {
+                self.search_idle_since(now);
+            }
         }
+    }
+
+    /// Notes that a search with no poll open was last seen at `last_seen`.
+    fn search_idle_since(&mut self, last_seen: Instant) {
+        let due = last_seen + self.secs(self.settings.leave_after_secs);
+        self.searches_due = Some(self.searches_due.map_or(due, |d| d.min(due)));
     }
 
     /// Drops parties that stopped polling (and takes them out of races they
     /// had not yet been told about) and forgets old races.
     fn purge(&mut self, now: Instant) {
         let leave = self.secs(self.settings.leave_after_secs);
-        let gone: Vec<u64> = self
-            .searches
-            .iter()
-            .filter(|(_, s)| {
-                s.active_polls == 0 && now.saturating_duration_since(s.last_seen) > leave
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        for id in gone {
-            if let Some(search) = self.searches.remove(&id) {
-                if let Some(m) = search.assigned.and_then(|mid| self.matches.get_mut(&mid)) {
-                    m.members
-                        .retain(|member| member.group_lobby_id != id || member.is_host);
+        if self.searches_due.is_some_and(|due| now > due) {
+            self.searches_due = None;
+            let mut gone = Vec::new();
+            for (id, s) in &self.searches {
+                if s.active_polls > 0 {
+                    continue;
                 }
-                tracing::debug!(
-                    group_lobby_id = id,
-                    user_id = search.user_id,
-                    "party left matchmaking"
-                );
+                if now.saturating_duration_since(s.last_seen) > leave {
+                    gone.push(*id);
+                } else {
+                    let due = s.last_seen + leave;
+                    self.searches_due = Some(self.searches_due.map_or(due, |d| d.min(due)));
+                }
+            }
+            for id in gone {
+                if let Some(search) = self.searches.remove(&id) {
+                    if let Some(m) = search.assigned.and_then(|mid| self.matches.get_mut(&mid)) {
+                        m.members
+                            .retain(|member| member.group_lobby_id != id || member.is_host);
+                    }
+                    tracing::debug!(
+                        group_lobby_id = id,
+                        user_id = search.user_id,
+                        "party left matchmaking"
+                    );
+                }
             }
         }
         let keep = self.secs(self.settings.late_join_secs + self.settings.leave_after_secs + 60.0);
-        self.matches
-            .retain(|_, m| now.saturating_duration_since(m.formed) <= keep);
+        while let Some(oldest) = self.matches.first_entry() {
+            if now.saturating_duration_since(oldest.get().formed) <= keep {
+                break;
+            }
+            oldest.remove();
+        }
     }
 
     pub fn close(&mut self) {
@@ -428,15 +455,25 @@ impl Pool {
             let s = &self.searches[&me];
             (s.queue.clone(), s.skill, s.started, s.group_size)
         };
-        let target = self.matches.iter().find_map(|(id, m)| {
-            let players: u32 = m.members.iter().map(|x| x.size).sum();
-            let open = m.ready && !m.started && now.saturating_duration_since(m.formed) <= window;
-            (open
-                && m.queue == queue
-                && players + size <= m.max_players
-                && self.compatible(skill, started, m.host_skill, m.formed, now))
-            .then_some(*id)
-        })?;
+        // Newest first, back to the window's edge (ids follow formation
+        // time to within the few microseconds between two requests' clock
+        // reads, hence the slack); the oldest open race gets the player.
+        let slack = window + Duration::from_secs(1);
+        let target = self
+            .matches
+            .iter()
+            .rev()
+            .take_while(|(_, m)| now.saturating_duration_since(m.formed) <= slack)
+            .filter(|(_, m)| {
+                let players: u32 = m.members.iter().map(|x| x.size).sum();
+                let open =
+                    m.ready && !m.started && now.saturating_duration_since(m.formed) <= window;
+                open && m.queue == queue
+                    && players + size <= m.max_players
+                    && self.compatible(skill, started, m.host_skill, m.formed, now)
+            })
+            .last()
+            .map(|(id, _)| *id)?;
         let game_lobby_id = self.searches[&me].game_lobby_id;
         let m = self.matches.get_mut(&target)?;
         let team = if m.teams == 2 {
@@ -557,10 +594,14 @@ impl Pool {
     }
 
     pub fn mark_started(&mut self, race_key: &str) {
-        for m in self.matches.values_mut() {
-            if m.race_key == race_key {
-                m.started = true;
-            }
+        // A race is registered seconds after it formed: look newest first.
+        if let Some(m) = self
+            .matches
+            .values_mut()
+            .rev()
+            .find(|m| m.race_key == race_key)
+        {
+            m.started = true;
         }
     }
 
@@ -669,6 +710,9 @@ impl Pool {
                 notify: Arc::new(Notify::new()),
             },
         );
+        if !s.active {
+            self.search_idle_since(s.last_seen);
+        }
     }
 
     /// Loads a stored race (stored races are always announced: they are
@@ -732,5 +776,110 @@ impl Pool {
         self.matches
             .iter()
             .find_map(|(id, m)| (m.race_key == race_key).then_some(*id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue() -> QueueKey {
+        QueueKey {
+            game_type: "RankedRace".into(),
+            rule_set: "Race".into(),
+            ranking: "Unranked".into(),
+            network_version: 1,
+        }
+    }
+
+    fn search(group_lobby_id: u64, start_now: bool) -> SearchRequest {
+        SearchRequest {
+            user_id: group_lobby_id as i64,
+            steam_id: 76561198000000000 + group_lobby_id,
+            group_lobby_id,
+            game_lobby_id: 1000 + group_lobby_id,
+            queue: queue(),
+            group_size: 1,
+            skill_level: 0x0FAF_0000,
+            start_now,
+        }
+    }
+
+    fn pool() -> Pool {
+        Pool::new(MatchmakingSettings {
+            leave_after_secs: 20.0,
+            late_join_secs: 10.0,
+            ..MatchmakingSettings::default()
+        })
+    }
+
+    /// A race formed at once by a start-now search, announced and delivered.
+    fn race_now(pool: &mut Pool, id: u64, now: Instant) -> Formed {
+        let r = search(id, true);
+        pool.poll_started(&r, now);
+        let Step::Formed(formed) = pool.step(&r, now, id as i64) else {
+            panic!("a start-now search forms a race");
+        };
+        pool.mark_ready(formed.match_id);
+        pool.deliver(id, now).expect("delivered");
+        pool.poll_ended(id, now);
+        formed
+    }
+
+    #[test]
+    fn an_idle_search_leaves_exactly_after_leave_after_secs() {
+        let mut pool = pool();
+        let t0 = Instant::now();
+        let waiting = search(1, false);
+        pool.poll_started(&waiting, t0);
+        pool.poll_ended(1, t0);
+        // In a queue of its own: the two never form a race.
+        let mut other = search(2, false);
+        other.queue.network_version = 2;
+        pool.poll_started(&other, t0);
+        pool.step(&other, t0 + Duration::from_secs(20), 1);
+        assert!(pool.searches.contains_key(&1), "not before its time");
+        pool.step(&other, t0 + Duration::from_millis(20_001), 1);
+        assert!(!pool.searches.contains_key(&1), "gone just after");
+        assert!(
+            pool.searches.contains_key(&2),
+            "an open poll keeps a search"
+        );
+        assert_eq!(pool.searches_due, None, "nothing idle is left to wait for");
+    }
+
+    #[test]
+    fn old_races_are_forgotten_oldest_first_and_late_joiners_get_the_oldest_open_one() {
+        let mut pool = pool();
+        let t0 = Instant::now();
+        let first = race_now(&mut pool, 1, t0);
+        let second = race_now(&mut pool, 2, t0 + Duration::from_secs(5));
+        // A searcher at t0+8 s: both races are open (10 s window); the older
+        // one gets the player.
+        let late = search(3, false);
+        pool.poll_started(&late, t0 + Duration::from_secs(8));
+        let Step::Deliver(result) = pool.step(&late, t0 + Duration::from_secs(8), 3) else {
+            panic!("joined a forming race");
+        };
+        assert_eq!(result.race_key, first.race_key);
+        // Past the first race's window only the second is open.
+        let later = search(4, false);
+        pool.poll_started(&later, t0 + Duration::from_secs(12));
+        let Step::Deliver(result) = pool.step(&later, t0 + Duration::from_secs(12), 4) else {
+            panic!("joined a forming race");
+        };
+        assert_eq!(result.race_key, second.race_key);
+        // Races are kept for late_join + leave_after + 60 s = 90 s.
+        pool.mark_started(&second.race_key);
+        let probe = search(9, false);
+        pool.poll_started(&probe, t0 + Duration::from_secs(91));
+        pool.step(&probe, t0 + Duration::from_secs(91), 9);
+        assert_eq!(pool.match_id(&first.race_key), None, "forgotten");
+        assert_eq!(
+            pool.match_id(&second.race_key),
+            Some(second.match_id),
+            "kept: formed 5 s later"
+        );
+        assert!(pool.matches[&second.match_id].started);
     }
 }
