@@ -4,6 +4,9 @@
 //! reads the rows, written once against [`Columns`].
 
 use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use rusqlite::types::Value;
 use sqlx::any::AnyRow;
@@ -163,6 +166,121 @@ fn to_sqlite(args: &[Arg]) -> Vec<Value> {
     args.iter().map(Arg::to_sqlite).collect()
 }
 
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Statements of one piece of store logic, whichever backend runs them.
+/// The logic is written once, as async code against this trait: on
+/// PostgreSQL each call is a round trip; in the SQLite lane each call runs
+/// at once on the lane's thread, so the whole piece is one lane job.
+pub(crate) trait Statements: Send {
+    fn all<'s>(&'s mut self, sql: Sql, args: Vec<Arg>) -> BoxFuture<'s, Result<Vec<Row>>>;
+    fn execute<'s>(&'s mut self, sql: Sql, args: Vec<Arg>) -> BoxFuture<'s, Result<u64>>;
+}
+
+impl dyn Statements + '_ {
+    pub(crate) async fn optional(
+        &mut self,
+        sql: impl Into<Sql>,
+        args: Vec<Arg>,
+    ) -> Result<Option<Row>> {
+        Ok(self.all(sql.into(), args).await?.into_iter().next())
+    }
+
+    pub(crate) async fn one(&mut self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Row> {
+        self.optional(sql, args)
+            .await?
+            .ok_or_else(|| StoreError::from(sqlx::Error::RowNotFound))
+    }
+
+    pub(crate) async fn run(&mut self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<u64> {
+        self.execute(sql.into(), args).await
+    }
+}
+
+/// Statements on an sqlx pool, each on its own (autocommit).
+struct PoolStatements<'p>(&'p AnyPool);
+
+/// Statements inside an sqlx transaction.
+struct TxStatements<'t>(&'t mut sqlx::Transaction<'static, sqlx::Any>);
+
+/// Statements on the lane's connection, inside the lane job's savepoint.
+struct LaneStatements<'c>(&'c mut rusqlite::Connection);
+
+impl Statements for PoolStatements<'_> {
+    fn all<'s>(&'s mut self, sql: Sql, args: Vec<Arg>) -> BoxFuture<'s, Result<Vec<Row>>> {
+        Box::pin(async move {
+            let rows = sqlx_query(&sql, &args).fetch_all(self.0).await?;
+            Ok(rows.into_iter().map(Row::Any).collect())
+        })
+    }
+
+    fn execute<'s>(&'s mut self, sql: Sql, args: Vec<Arg>) -> BoxFuture<'s, Result<u64>> {
+        Box::pin(async move {
+            Ok(sqlx_query(&sql, &args)
+                .execute(self.0)
+                .await?
+                .rows_affected())
+        })
+    }
+}
+
+impl Statements for TxStatements<'_> {
+    fn all<'s>(&'s mut self, sql: Sql, args: Vec<Arg>) -> BoxFuture<'s, Result<Vec<Row>>> {
+        Box::pin(async move {
+            let rows = sqlx_query(&sql, &args).fetch_all(&mut **self.0).await?;
+            Ok(rows.into_iter().map(Row::Any).collect())
+        })
+    }
+
+    fn execute<'s>(&'s mut self, sql: Sql, args: Vec<Arg>) -> BoxFuture<'s, Result<u64>> {
+        Box::pin(async move {
+            Ok(sqlx_query(&sql, &args)
+                .execute(&mut **self.0)
+                .await?
+                .rows_affected())
+        })
+    }
+}
+
+impl Statements for LaneStatements<'_> {
+    fn all<'s>(&'s mut self, sql: Sql, args: Vec<Arg>) -> BoxFuture<'s, Result<Vec<Row>>> {
+        let rows = sqlite_lane::query(self.0, &sql, &to_sqlite(&args));
+        Box::pin(std::future::ready(
+            rows.map(|rows| rows.into_iter().map(Row::Lane).collect())
+                .map_err(StoreError::from),
+        ))
+    }
+
+    fn execute<'s>(&'s mut self, sql: Sql, args: Vec<Arg>) -> BoxFuture<'s, Result<u64>> {
+        let changed = sqlite_lane::execute(self.0, &sql, &to_sqlite(&args));
+        Box::pin(std::future::ready(changed.map_err(StoreError::from)))
+    }
+}
+
+/// Drives store logic on the lane's thread. Every [`LaneStatements`] call
+/// is ready at once, so the logic finishes in one poll; logic that waited
+/// on anything else is refused rather than blocking the lane.
+fn finish_on_lane<T>(mut work: BoxFuture<'_, Result<T>>) -> Result<T> {
+    let mut cx = Context::from_waker(Waker::noop());
+    match work.as_mut().poll(&mut cx) {
+        Poll::Ready(outcome) => outcome,
+        Poll::Pending => Err(StoreError::Unavailable(
+            "store logic in the SQLite lane waited on something other than SQLite".into(),
+        )),
+    }
+}
+
+/// Store logic to run with [`Exec::run`] or [`Exec::transaction`].
+pub(crate) trait Logic<T>:
+    for<'c> FnOnce(&'c mut dyn Statements) -> BoxFuture<'c, Result<T>> + Send + 'static
+{
+}
+
+impl<T, F> Logic<T> for F where
+    F: for<'c> FnOnce(&'c mut dyn Statements) -> BoxFuture<'c, Result<T>> + Send + 'static
+{
+}
+
 /// Where a hot-path statement runs.
 #[derive(Clone, Copy)]
 pub(crate) enum Exec<'a> {
@@ -171,33 +289,47 @@ pub(crate) enum Exec<'a> {
 }
 
 impl Exec<'_> {
-    pub(crate) async fn all(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Vec<Row>> {
-        let sql = sql.into();
+    /// Runs store logic: in the SQLite lane as one job (all or nothing);
+    /// on PostgreSQL statement by statement, each committed on its own, as
+    /// separate calls would be.
+    pub(crate) async fn run<T: Send + 'static>(self, logic: impl Logic<T>) -> Result<T> {
         match self {
-            Exec::Pool(pool) => Ok(sqlx_query(&sql, &args)
-                .fetch_all(pool)
-                .await?
-                .into_iter()
-                .map(Row::Any)
-                .collect()),
+            Exec::Pool(pool) => logic(&mut PoolStatements(pool)).await,
             Exec::Lane(lane) => {
-                let values = to_sqlite(&args);
-                let rows = lane
-                    .run(move |conn| sqlite_lane::query(conn, &sql, &values))
-                    .await?;
-                Ok(rows.into_iter().map(Row::Lane).collect())
+                lane.run(move |conn| finish_on_lane(logic(&mut LaneStatements(conn))))
+                    .await
             }
         }
     }
 
-    pub(crate) async fn optional(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Option<Row>> {
+    /// Runs store logic all or nothing on either backend.
+    pub(crate) async fn transaction<T: Send + 'static>(self, logic: impl Logic<T>) -> Result<T> {
         match self {
-            Exec::Pool(pool) => Ok(sqlx_query(&sql.into(), &args)
-                .fetch_optional(pool)
-                .await?
-                .map(Row::Any)),
-            Exec::Lane(_) => Ok(self.all(sql, args).await?.into_iter().next()),
+            Exec::Pool(pool) => {
+                let mut tx = pool.begin().await?;
+                let outcome = logic(&mut TxStatements(&mut tx)).await;
+                match outcome {
+                    Ok(value) => {
+                        tx.commit().await?;
+                        Ok(value)
+                    }
+                    Err(e) => {
+                        let _ = tx.rollback().await;
+                        Err(e)
+                    }
+                }
+            }
+            Exec::Lane(_) => self.run(logic).await,
         }
+    }
+
+    pub(crate) async fn all(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Vec<Row>> {
+        let sql = sql.into();
+        self.run(move |st| st.all(sql, args)).await
+    }
+
+    pub(crate) async fn optional(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Option<Row>> {
+        Ok(self.all(sql, args).await?.into_iter().next())
     }
 
     pub(crate) async fn one(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Row> {
@@ -209,49 +341,22 @@ impl Exec<'_> {
     /// Runs a statement that returns no rows; how many rows it changed.
     pub(crate) async fn execute(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<u64> {
         let sql = sql.into();
-        match self {
-            Exec::Pool(pool) => Ok(sqlx_query(&sql, &args).execute(pool).await?.rows_affected()),
-            Exec::Lane(lane) => {
-                let values = to_sqlite(&args);
-                lane.run(move |conn| sqlite_lane::execute(conn, &sql, &values))
-                    .await
-            }
-        }
+        self.run(move |st| st.execute(sql, args)).await
     }
 
     /// Runs statements that return no rows in one transaction: all of
     /// them or none. How many rows each changed.
     pub(crate) async fn batch(self, statements: Vec<(Sql, Vec<Arg>)>) -> Result<Vec<u64>> {
-        match self {
-            Exec::Pool(pool) => {
-                let mut tx = pool.begin().await?;
+        self.transaction(move |st| {
+            Box::pin(async move {
                 let mut changed = Vec::with_capacity(statements.len());
-                for (sql, args) in &statements {
-                    changed.push(
-                        sqlx_query(sql, args)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected(),
-                    );
+                for (sql, args) in statements {
+                    changed.push(st.execute(sql, args).await?);
                 }
-                tx.commit().await?;
                 Ok(changed)
-            }
-            Exec::Lane(lane) => {
-                let statements: Vec<(Sql, Vec<Value>)> = statements
-                    .into_iter()
-                    .map(|(sql, args)| (sql, to_sqlite(&args)))
-                    .collect();
-                // A lane job is all or nothing already (its own savepoint).
-                lane.run(move |conn| {
-                    statements
-                        .iter()
-                        .map(|(sql, values)| sqlite_lane::execute(conn, sql, values))
-                        .collect()
-                })
-                .await
-            }
-        }
+            })
+        })
+        .await
     }
 }
 

@@ -271,6 +271,11 @@ impl Store {
         mmws::Accounts::new(&self.pool, self.hot())
     }
 
+    /// Login's reads and writes as one piece (one job on SQLite).
+    pub fn mm_logins(&self) -> mmws::Logins<'_> {
+        mmws::Logins::new(self.hot())
+    }
+
     pub fn mm_sessions(&self) -> mmws::Sessions<'_> {
         mmws::Sessions::new(&self.pool, self.hot())
     }

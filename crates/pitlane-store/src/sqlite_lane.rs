@@ -35,22 +35,22 @@ const MAX_GROUP: usize = 128;
 /// Work for the lane's thread, run inside the group's transaction and
 /// answered once the group's commit is known.
 trait Job: Send {
-    fn run(&mut self, conn: &Connection);
+    fn run(&mut self, conn: &mut Connection);
     fn settle(self: Box<Self>, commit: std::result::Result<(), &rusqlite::Error>);
 }
 
 struct Pending<T, F> {
     work: Option<F>,
-    outcome: Option<rusqlite::Result<T>>,
+    outcome: Option<Result<T>>,
     answer: tokio::sync::oneshot::Sender<Result<T>>,
 }
 
 impl<T, F> Job for Pending<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+    F: FnOnce(&mut Connection) -> Result<T> + Send,
 {
-    fn run(&mut self, conn: &Connection) {
+    fn run(&mut self, conn: &mut Connection) {
         if let Some(work) = self.work.take() {
             self.outcome = Some(in_savepoint(conn, work));
         }
@@ -58,7 +58,7 @@ where
 
     fn settle(self: Box<Self>, commit: std::result::Result<(), &rusqlite::Error>) {
         let result = match (commit, self.outcome) {
-            (Ok(()), Some(outcome)) => outcome.map_err(StoreError::from),
+            (Ok(()), Some(outcome)) => outcome,
             (Ok(()), None) => Err(closed()),
             (Err(e), _) => Err(crate::database_error(format!(
                 "the transaction could not be committed: {e}"
@@ -70,9 +70,9 @@ where
 
 /// One job's statements, undone alone if it fails.
 fn in_savepoint<T>(
-    conn: &Connection,
-    work: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
+    conn: &mut Connection,
+    work: impl FnOnce(&mut Connection) -> Result<T>,
+) -> Result<T> {
     conn.prepare_cached("SAVEPOINT job")?.execute([])?;
     match work(conn) {
         Ok(value) => {
@@ -123,7 +123,7 @@ impl SqliteLane {
     pub(crate) async fn run<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job = Pending {
@@ -170,7 +170,7 @@ fn closed() -> StoreError {
     StoreError::Unavailable("the database has been closed".into())
 }
 
-fn serve(conn: Connection, queue: mpsc::Receiver<Message>) {
+fn serve(mut conn: Connection, queue: mpsc::Receiver<Message>) {
     let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
     while let Ok(first) = queue.recv() {
         let mut close = None;
@@ -185,7 +185,7 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Message>) {
                 Err(_) => break,
             }
         }
-        commit_group(&conn, &mut group);
+        commit_group(&mut conn, &mut group);
         if let Some(done) = close {
             drop(conn);
             let _ = done.send(());
@@ -195,7 +195,7 @@ fn serve(conn: Connection, queue: mpsc::Receiver<Message>) {
 }
 
 /// Runs the group in one transaction and answers every job.
-fn commit_group(conn: &Connection, group: &mut Vec<Box<dyn Job>>) {
+fn commit_group(conn: &mut Connection, group: &mut Vec<Box<dyn Job>>) {
     if group.is_empty() {
         return;
     }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use http::StatusCode;
 use pitlane_core::ids;
-use pitlane_store::mmws::MmSession;
+use pitlane_store::mmws::{LoginAttempt, LoginOutcome, MmSession, Rollover, Standing};
 
 use crate::contracts::{GameInfo, LoginDetails, ScoreInfo, SeasonInfo};
 use crate::http::Failure;
@@ -68,44 +68,62 @@ impl MicroMachines {
         client_addr: &str,
         now: DateTime<Utc>,
     ) -> Result<String, Failure> {
-        if let Some(ban) = self.store.mm_bans().in_force(request.steam_id, now).await? {
-            let until = ban.until.map_or(String::new(), |t| {
-                format!(" until {}", t.format("%Y-%m-%d %H:%M UTC"))
-            });
-            tracing::warn!(steam_id = request.steam_id, name = %request.display_name, reason = %ban.reason, banned_by = %ban.banned_by, "Login refused: the player is banned{until}");
-            return Err(Failure::new(
-                StatusCode::FORBIDDEN,
-                format!("banned from this server{until}: {}", ban.reason),
-            ));
-        }
-        let (account, created) = self
-            .store
-            .mm_accounts()
-            .login(
-                request.steam_id,
-                &request.display_name,
-                &request.default_title,
-                now,
-            )
-            .await?;
+        let config = self.game_config.at(now);
+        let season = self.game_config.calendar().at(now);
+        let token = ids::session_token();
+        let attempt = LoginAttempt {
+            steam_id: request.steam_id,
+            display_name: request.display_name.clone(),
+            default_title: request.default_title.clone(),
+            now,
+            token_digest: ids::token_digest(&token),
+            expires_at: now + Duration::hours(i64::from(self.settings.session_ttl_hours)),
+            client_addr: client_addr.to_owned(),
+            config_hash: i64::from(config.hash),
+            season_id: i64::from(season.season_id),
+        };
+        let (account, created, standing) = match self.store.mm_logins().login(attempt).await? {
+            LoginOutcome::Banned(ban) => {
+                let until = ban.until.map_or(String::new(), |t| {
+                    format!(" until {}", t.format("%Y-%m-%d %H:%M UTC"))
+                });
+                tracing::warn!(steam_id = request.steam_id, name = %request.display_name, reason = %ban.reason, banned_by = %ban.banned_by, "Login refused: the player is banned{until}");
+                return Err(Failure::new(
+                    StatusCode::FORBIDDEN,
+                    format!("banned from this server{until}: {}", ban.reason),
+                ));
+            }
+            LoginOutcome::LoggedIn {
+                account,
+                created,
+                standing,
+                ..
+            } => (account, created, standing),
+        };
         if created {
             tracing::info!(user_id = account.user_id, steam_id = request.steam_id, name = %account.display_name, "new Micro Machines account");
         }
-        let config = self.game_config.at(now);
-        let token = ids::session_token();
-        let session = MmSession {
-            user_id: account.user_id,
-            issued_at: now,
-            expires_at: now + Duration::hours(i64::from(self.settings.session_ttl_hours)),
-            config_hash: i64::from(config.hash),
+        let game_info = match standing {
+            Standing::Scored { score, rank } => self.game_info_of(
+                account.level,
+                account.prestige,
+                now,
+                (score.points, score.division, rank),
+                None,
+            ),
+            Standing::Unscored { ranked_players } => self.game_info_of(
+                account.level,
+                account.prestige,
+                now,
+                (0, 0, ranked_players),
+                None,
+            ),
+            // The first visit of a new season writes the head start.
+            Standing::Returning => {
+                self.game_info(account.user_id, account.level, account.prestige, now)
+                    .await?
+            }
         };
-        self.store
-            .mm_sessions()
-            .start(&ids::token_digest(&token), &session, client_addr)
-            .await?;
-        let game_info = self
-            .game_info(account.user_id, account.level, account.prestige, now)
-            .await?;
         let details = LoginDetails {
             config: &config,
             game_info,
@@ -125,8 +143,7 @@ impl MicroMachines {
         prestige: i64,
         now: DateTime<Utc>,
     ) -> Result<GameInfo, Failure> {
-        let season = self.game_config.calendar().at(now);
-        let season_id = i64::from(season.season_id);
+        let season_id = i64::from(self.game_config.calendar().at(now).season_id);
         // A returning player's first visit in a new season: their head start.
         let rollover = self
             .store
@@ -134,14 +151,28 @@ impl MicroMachines {
             .enter_season(season_id, user_id, &self.divisions, now)
             .await?;
         let scores = self.store.mm_scores();
-        let (points, division, rank) = match scores.get(season_id, user_id).await? {
+        let standing = match scores.get(season_id, user_id).await? {
             Some(score) => {
                 let rank = scores.rank_of(&score).await?;
                 (score.points, score.division, rank)
             }
             None => (0, 0, scores.ranked_players(season_id).await?),
         };
-        Ok(GameInfo {
+        Ok(self.game_info_of(level, prestige, now, standing, rollover))
+    }
+
+    /// `GameInfo` from the player's (points, division, rank) this season.
+    fn game_info_of(
+        &self,
+        level: i64,
+        prestige: i64,
+        now: DateTime<Utc>,
+        (points, division, rank): (i64, i64, i64),
+        rollover: Option<Rollover>,
+    ) -> GameInfo {
+        let season = self.game_config.calendar().at(now);
+        let season_id = i64::from(season.season_id);
+        GameInfo {
             score: ScoreInfo {
                 current_season_id: season_id,
                 division,
@@ -158,7 +189,7 @@ impl MicroMachines {
                 new_season_id: season_id,
                 old_season_id: rollover.as_ref().map_or(season_id, |r| r.previous_season),
             },
-        })
+        }
     }
 
     pub(crate) async fn update_title(

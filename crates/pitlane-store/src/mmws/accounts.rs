@@ -7,7 +7,7 @@ use pitlane_core::clock::{from_millis, to_millis};
 use pitlane_core::ids;
 use sqlx::{AnyPool, Row};
 
-use crate::exec::{args, Columns, Exec};
+use crate::exec::{args, Columns, Exec, Statements};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,73 +71,12 @@ impl<'a> Accounts<'a> {
         default_title: &str,
         now: DateTime<Utc>,
     ) -> Result<(MmAccount, bool)> {
-        let key = steam_key(steam_id)?;
-        let at = to_millis(now);
-        let mut created = false;
-        let mut account = self.touch(key, display_name, at).await?;
-        if account.is_none() {
-            // A clash on user_facing_id is astronomically rare but possible;
-            // try a few fresh ids before giving up.
-            for _ in 0..4 {
-                let inserted = self
-                    .hot
-                    .optional(
-                        format!(
-                            "INSERT INTO mm_accounts (steam_id, user_facing_id, display_name, title, \
-                             level, prestige, created_at, last_seen_at) \
-                             VALUES ($1, $2, $3, $4, 0, 0, $5, $5) \
-                             ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
-                        ),
-                        args![key, ids::user_facing_id(13), display_name, default_title, at],
-                    )
-                    .await?;
-                if let Some(row) = inserted {
-                    created = true;
-                    account = Some(from_row(&row)?);
-                    break;
-                }
-                // Either another login for this SteamID won the race, or the
-                // user-facing id clashed: look again before retrying.
-                account = self.touch(key, display_name, at).await?;
-                if account.is_some() {
-                    break;
-                }
-            }
-        }
-        let account = account.ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "could not create an account for SteamID {steam_id}"
-            ))
-        })?;
-        self.remember_name(account.user_id, display_name, at)
-            .await?;
-        Ok((account, created))
-    }
-
-    async fn touch(&self, key: i64, display_name: &str, at: i64) -> Result<Option<MmAccount>> {
-        let row = self
-            .hot
-            .optional(
-                format!(
-                    "UPDATE mm_accounts SET display_name = COALESCE(name_override, $2), last_seen_at = $3 \
-                     WHERE steam_id = $1 RETURNING {COLUMNS}"
-                ),
-                args![key, display_name, at],
-            )
-            .await?;
-        row.as_ref().map(from_row).transpose()
-    }
-
-    async fn remember_name(&self, user_id: i64, name: &str, at: i64) -> Result<()> {
+        let (name, title) = (display_name.to_owned(), default_title.to_owned());
         self.hot
-            .execute(
-                "INSERT INTO mm_account_names (user_id, name, first_seen_at, last_seen_at) \
-                 VALUES ($1, $2, $3, $3) \
-                 ON CONFLICT (user_id, name) DO UPDATE SET last_seen_at = excluded.last_seen_at",
-                args![user_id, name, at],
-            )
-            .await?;
-        Ok(())
+            .run(move |st| {
+                Box::pin(async move { login_in(st, steam_id, &name, &title, now).await })
+            })
+            .await
     }
 
     pub async fn by_user_id(&self, user_id: i64) -> Result<Option<MmAccount>> {
@@ -193,4 +132,83 @@ impl<'a> Accounts<'a> {
             .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+/// [`Accounts::login`], as a part of larger store logic (Login's one job).
+pub(crate) async fn login_in(
+    st: &mut dyn Statements,
+    steam_id: u64,
+    display_name: &str,
+    default_title: &str,
+    now: DateTime<Utc>,
+) -> Result<(MmAccount, bool)> {
+    let key = steam_key(steam_id)?;
+    let at = to_millis(now);
+    let mut created = false;
+    let mut account = touch(st, key, display_name, at).await?;
+    if account.is_none() {
+        // A clash on user_facing_id is astronomically rare but possible;
+        // try a few fresh ids before giving up.
+        for _ in 0..4 {
+            let inserted = st
+                .optional(
+                    format!(
+                        "INSERT INTO mm_accounts (steam_id, user_facing_id, display_name, title, \
+                         level, prestige, created_at, last_seen_at) \
+                         VALUES ($1, $2, $3, $4, 0, 0, $5, $5) \
+                         ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+                    ),
+                    args![
+                        key,
+                        ids::user_facing_id(13),
+                        display_name,
+                        default_title,
+                        at
+                    ],
+                )
+                .await?;
+            if let Some(row) = inserted {
+                created = true;
+                account = Some(from_row(&row)?);
+                break;
+            }
+            // Either another login for this SteamID won the race, or the
+            // user-facing id clashed: look again before retrying.
+            account = touch(st, key, display_name, at).await?;
+            if account.is_some() {
+                break;
+            }
+        }
+    }
+    let account = account.ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "could not create an account for SteamID {steam_id}"
+        ))
+    })?;
+    st.run(
+        "INSERT INTO mm_account_names (user_id, name, first_seen_at, last_seen_at) \
+         VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (user_id, name) DO UPDATE SET last_seen_at = excluded.last_seen_at",
+        args![account.user_id, display_name, at],
+    )
+    .await?;
+    Ok((account, created))
+}
+
+async fn touch(
+    st: &mut dyn Statements,
+    key: i64,
+    display_name: &str,
+    at: i64,
+) -> Result<Option<MmAccount>> {
+    let row = st
+        .optional(
+            format!(
+                "UPDATE mm_accounts SET display_name = COALESCE(name_override, $2), last_seen_at = $3 \
+                 WHERE steam_id = $1 RETURNING {COLUMNS}"
+            ),
+            args![key, display_name, at],
+        )
+        .await?;
+    row.as_ref().map(from_row).transpose()
 }

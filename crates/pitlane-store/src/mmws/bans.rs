@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use pitlane_core::clock::{from_millis, to_millis};
 use sqlx::AnyPool;
 
-use crate::exec::{args, Columns, Exec};
+use crate::exec::{args, Columns, Exec, Statements};
 use crate::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,14 +98,9 @@ impl<'a> Bans<'a> {
 
     /// The ban recorded for a Steam account, in force or lapsed.
     pub async fn get(&self, steam_id: u64) -> Result<Option<MmBan>> {
-        let row = self
-            .hot
-            .optional(
-                format!("SELECT {COLUMNS} FROM mm_bans WHERE steam_id = $1"),
-                args![steam_id as i64],
-            )
-            .await?;
-        row.as_ref().map(from_row).transpose()
+        self.hot
+            .run(move |st| Box::pin(async move { get_in(st, steam_id).await }))
+            .await
     }
 
     /// The ban in force at `now`, if any: what Login checks.
@@ -125,4 +120,15 @@ impl<'a> Bans<'a> {
         .await?;
         rows.iter().map(from_row).collect()
     }
+}
+
+/// [`Bans::get`], as a part of larger store logic (Login's one job).
+pub(crate) async fn get_in(st: &mut dyn Statements, steam_id: u64) -> Result<Option<MmBan>> {
+    let row = st
+        .optional(
+            format!("SELECT {COLUMNS} FROM mm_bans WHERE steam_id = $1"),
+            args![steam_id as i64],
+        )
+        .await?;
+    row.as_ref().map(from_row).transpose()
 }

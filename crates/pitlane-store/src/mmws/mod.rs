@@ -2,6 +2,7 @@
 
 mod accounts;
 mod bans;
+mod login;
 mod matchmaking;
 mod progression;
 mod races;
@@ -11,6 +12,7 @@ mod sessions;
 
 pub use accounts::{Accounts, MmAccount};
 pub use bans::{Bans, MmBan};
+pub use login::{LoginAttempt, LoginOutcome, Logins, Standing};
 pub use matchmaking::{
     Heard, MatchRow, MemberRow, PollStart, PoolListener, PoolStep, PurgeRules, SearchRow,
     SharedPool, StoredQueue,

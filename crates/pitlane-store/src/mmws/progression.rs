@@ -9,7 +9,7 @@ use pitlane_core::clock::to_millis;
 use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::scores::SeasonScore;
-use crate::exec::{args, Columns, Exec};
+use crate::exec::{args, Columns, Exec, Statements};
 use crate::Result;
 
 /// The rules that belong to the game, not the store.
@@ -165,12 +165,9 @@ impl<'a> Progression<'a> {
         // transaction below checks again.
         let latest = self
             .hot
-            .one(
-                "SELECT MAX(season_id) AS latest FROM mm_scores WHERE user_id = $1 AND season_id <= $2",
-                args![user_id, season_id],
-            )
+            .run(move |st| Box::pin(async move { latest_season_in(st, user_id, season_id).await }))
             .await?;
-        match latest.opt_int("latest")? {
+        match latest {
             None => return Ok(None),
             Some(latest) if latest == season_id => return Ok(None),
             Some(_) => {}
@@ -180,6 +177,21 @@ impl<'a> Progression<'a> {
         tx.commit().await?;
         Ok(rollover)
     }
+}
+
+/// The latest season up to `season_id` the player has a score in: the
+/// quick check before [`Progression::enter_season`]'s transaction.
+pub(crate) async fn latest_season_in(
+    st: &mut dyn Statements,
+    user_id: i64,
+    season_id: i64,
+) -> Result<Option<i64>> {
+    st.one(
+        "SELECT MAX(season_id) AS latest FROM mm_scores WHERE user_id = $1 AND season_id <= $2",
+        args![user_id, season_id],
+    )
+    .await?
+    .opt_int("latest")
 }
 
 /// Gives the player a row in `season_id` if they have none (inside the

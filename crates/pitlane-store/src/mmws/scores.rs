@@ -7,7 +7,7 @@ use pitlane_core::clock::from_millis;
 use pitlane_core::clock::to_millis;
 use sqlx::{AnyPool, Row};
 
-use crate::exec::{args, Columns, Exec};
+use crate::exec::{args, Columns, Exec, Statements};
 use crate::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,34 +92,58 @@ impl<'a> Scores<'a> {
     }
 
     pub async fn get(&self, season_id: i64, user_id: i64) -> Result<Option<SeasonScore>> {
-        let row = self
-            .hot
-            .optional(
-                "SELECT season_id, user_id, points, division, reached_at, updated_at \
-                 FROM mm_scores WHERE season_id = $1 AND user_id = $2",
-                args![season_id, user_id],
-            )
-            .await?;
-        row.as_ref().map(score_from_row).transpose()
+        self.hot
+            .run(move |st| Box::pin(async move { get_in(st, season_id, user_id).await }))
+            .await
     }
 
     /// 0-based leaderboard position of a stored score: how many rows of the
     /// season sort before it. Served by the `mm_scores_ranking` index.
     pub async fn rank_of(&self, score: &SeasonScore) -> Result<i64> {
-        self.hot.one(RANK_SQL, rank_args(score)).await?.int("n")
+        let score = score.clone();
+        self.hot
+            .run(move |st| Box::pin(async move { rank_of_in(st, &score).await }))
+            .await
     }
 
     /// Number of players with a score in the season: the position a player
     /// without one is shown at (after everyone who has scored).
     pub async fn ranked_players(&self, season_id: i64) -> Result<i64> {
         self.hot
-            .one(
-                "SELECT COUNT(*) AS n FROM mm_scores WHERE season_id = $1",
-                args![season_id],
-            )
-            .await?
-            .int("n")
+            .run(move |st| Box::pin(async move { ranked_players_in(st, season_id).await }))
+            .await
     }
+}
+
+/// [`Scores::get`], as a part of larger store logic (Login's one job).
+pub(crate) async fn get_in(
+    st: &mut dyn Statements,
+    season_id: i64,
+    user_id: i64,
+) -> Result<Option<SeasonScore>> {
+    let row = st
+        .optional(
+            "SELECT season_id, user_id, points, division, reached_at, updated_at \
+             FROM mm_scores WHERE season_id = $1 AND user_id = $2",
+            args![season_id, user_id],
+        )
+        .await?;
+    row.as_ref().map(score_from_row).transpose()
+}
+
+/// [`Scores::rank_of`], as a part of larger store logic.
+pub(crate) async fn rank_of_in(st: &mut dyn Statements, score: &SeasonScore) -> Result<i64> {
+    st.one(RANK_SQL, rank_args(score)).await?.int("n")
+}
+
+/// [`Scores::ranked_players`], as a part of larger store logic.
+pub(crate) async fn ranked_players_in(st: &mut dyn Statements, season_id: i64) -> Result<i64> {
+    st.one(
+        "SELECT COUNT(*) AS n FROM mm_scores WHERE season_id = $1",
+        args![season_id],
+    )
+    .await?
+    .int("n")
 }
 
 impl Scores<'_> {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use pitlane_core::clock::{from_millis, to_millis};
 use sqlx::AnyPool;
 
-use crate::exec::{args, Columns, Exec};
+use crate::exec::{args, Columns, Exec, Statements};
 use crate::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,22 +48,13 @@ impl<'a> Sessions<'a> {
         session: &MmSession,
         client_addr: &str,
     ) -> Result<()> {
+        let (digest, session, addr) = (
+            token_digest.to_owned(),
+            session.clone(),
+            client_addr.to_owned(),
+        );
         self.hot
-            .execute(
-                "INSERT INTO mm_sessions (token_digest, user_id, issued_at, expires_at, client_addr, config_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (user_id) DO UPDATE SET token_digest = excluded.token_digest, \
-                 issued_at = excluded.issued_at, expires_at = excluded.expires_at, \
-                 client_addr = excluded.client_addr, config_hash = excluded.config_hash",
-                args![
-                    token_digest,
-                    session.user_id,
-                    to_millis(session.issued_at),
-                    to_millis(session.expires_at),
-                    client_addr,
-                    session.config_hash,
-                ],
-            )
+            .run(move |st| Box::pin(async move { start_in(st, &digest, &session, &addr).await }))
             .await?;
         Ok(())
     }
@@ -115,6 +106,32 @@ impl<'a> Sessions<'a> {
             )
             .await
     }
+}
+
+/// [`Sessions::start`], as a part of larger store logic (Login's one job).
+pub(crate) async fn start_in(
+    st: &mut dyn Statements,
+    token_digest: &str,
+    session: &MmSession,
+    client_addr: &str,
+) -> Result<()> {
+    st.run(
+        "INSERT INTO mm_sessions (token_digest, user_id, issued_at, expires_at, client_addr, config_hash) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (user_id) DO UPDATE SET token_digest = excluded.token_digest, \
+         issued_at = excluded.issued_at, expires_at = excluded.expires_at, \
+         client_addr = excluded.client_addr, config_hash = excluded.config_hash",
+        args![
+            token_digest,
+            session.user_id,
+            to_millis(session.issued_at),
+            to_millis(session.expires_at),
+            client_addr,
+            session.config_hash,
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 #[cfg(all(test, feature = "testing"))]
