@@ -47,7 +47,7 @@ pub struct MicroMachines {
     max_body_bytes: usize,
     xml_limits: ParseLimits,
     game_config: GameConfiguration,
-    divisions: Divisions,
+    divisions: Arc<Divisions>,
     matchmaker: Arc<Matchmaker>,
     /// Replaceable at run time from the dashboard; the document is kept
     /// rendered because every client start fetches it.
@@ -67,7 +67,7 @@ impl MicroMachines {
             Some(path) => GameConfig::load(path)?,
             None => GameConfig::builtin(),
         };
-        let divisions = Divisions::new(&config);
+        let divisions = Arc::new(Divisions::new(&config));
         let matchmaker = Arc::new(Matchmaker::new(settings.matchmaking.clone(), store.clone()));
         Ok(Self {
             divisions,

@@ -98,13 +98,6 @@ pub(crate) fn database_error(message: String) -> StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
-    /// Where the Micro Machines hot paths write. On SQLite a pool of one
-    /// connection: SQLite takes one writer at a time anyway, and writers
-    /// queued here wait their turn in order, instead of meeting
-    /// SQLITE_BUSY on another connection and sleeping in SQLite's busy
-    /// handler (1 to 100 ms a try), which made Login's p99 under load.
-    /// On PostgreSQL the same pool as reads.
-    writer: AnyPool,
     /// SQLite only: the hot paths' own connection and thread, where the
     /// Micro Machines Login, session, score and race statements run (see
     /// `sqlite_lane`). `None` on PostgreSQL and for in-memory databases.
@@ -146,32 +139,19 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url).map_err(StoreError::Connect)?;
         let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
-        let (pool, writer) = match backend {
+        let pool = match backend {
             // WAL lets readers run beside the one writer; busy_timeout
-            // makes a writer outside the writer pool (MCO, dashboard)
-            // queue instead of failing with SQLITE_BUSY.
-            Backend::Sqlite => {
-                let pool = sqlite_pool(pool_options, 8)
-                    .connect_with(options.clone())
-                    .await
-                    .map_err(StoreError::Connect)?;
-                let writer = sqlite_pool(
-                    AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10)),
-                    1,
-                )
+            // makes writers outside the lane (MCO, dashboard) queue instead
+            // of failing with SQLITE_BUSY.
+            Backend::Sqlite => sqlite_pool(pool_options, 8)
                 .connect_with(options)
                 .await
-                .map_err(StoreError::Connect)?;
-                (pool, writer)
-            }
-            Backend::Postgres => {
-                let pool = pool_options
-                    .max_connections(32)
-                    .connect_with(options)
-                    .await
-                    .map_err(StoreError::Connect)?;
-                (pool.clone(), pool)
-            }
+                .map_err(StoreError::Connect)?,
+            Backend::Postgres => pool_options
+                .max_connections(32)
+                .connect_with(options)
+                .await
+                .map_err(StoreError::Connect)?,
         };
         let migrator = match backend {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
@@ -186,7 +166,6 @@ impl Store {
         };
         Ok(Self {
             pool,
-            writer,
             lane,
             backend,
             url: Url(url),
@@ -238,7 +217,6 @@ impl Store {
         if let Some(lane) = &self.lane {
             lane.close().await;
         }
-        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -259,11 +237,11 @@ impl Store {
     }
 
     /// Where the Micro Machines hot paths run their statements: the SQLite
-    /// lane, or the writer pool (PostgreSQL, in-memory SQLite).
+    /// lane, or the pool (PostgreSQL, in-memory SQLite).
     fn hot(&self) -> exec::Exec<'_> {
         match &self.lane {
             Some(lane) => exec::Exec::Lane(lane),
-            None => exec::Exec::Pool(&self.writer),
+            None => exec::Exec::Pool(&self.pool),
         }
     }
 
@@ -285,11 +263,11 @@ impl Store {
     }
 
     pub fn mm_races(&self) -> mmws::Races<'_> {
-        mmws::Races::new(&self.pool, &self.writer, self.hot())
+        mmws::Races::new(&self.pool, self.hot())
     }
 
     pub fn mm_progression(&self) -> mmws::Progression<'_> {
-        mmws::Progression::new(&self.writer, self.hot())
+        mmws::Progression::new(self.hot())
     }
 
     pub fn mco_accounts(&self) -> mco::Accounts<'_> {

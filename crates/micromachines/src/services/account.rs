@@ -148,7 +148,7 @@ impl MicroMachines {
         let rollover = self
             .store
             .mm_progression()
-            .enter_season(season_id, user_id, &self.divisions, now)
+            .enter_season(season_id, user_id, self.divisions.clone(), now)
             .await?;
         let scores = self.store.mm_scores();
         let standing = match scores.get(season_id, user_id).await? {

@@ -54,7 +54,7 @@ impl MicroMachines {
         let outcome = self
             .store
             .mm_progression()
-            .claim(&claim, &self.divisions)
+            .claim(&claim, self.divisions.clone())
             .await?;
         let (old_division, new_division, bonus, old_season) = match outcome {
             ClaimOutcome::NotInRace => {

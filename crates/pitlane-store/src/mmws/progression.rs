@@ -4,9 +4,10 @@
 //! same player serialise instead of losing an update (SQLite takes its write
 //! lock there; PostgreSQL locks the rows).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use pitlane_core::clock::to_millis;
-use sqlx::{AnyConnection, AnyPool, Row};
 
 use super::scores::SeasonScore;
 use crate::exec::{args, Columns, Exec, Statements};
@@ -55,15 +56,13 @@ pub enum ClaimOutcome {
 }
 
 pub struct Progression<'a> {
-    /// Writes go through the store's writer (one connection on SQLite).
-    writer: &'a AnyPool,
-    /// Login's season check (the SQLite lane).
+    /// Claims and season entries (the SQLite lane).
     hot: Exec<'a>,
 }
 
 impl<'a> Progression<'a> {
-    pub(crate) fn new(writer: &'a AnyPool, hot: Exec<'a>) -> Self {
-        Self { writer, hot }
+    pub(crate) fn new(hot: Exec<'a>) -> Self {
+        Self { hot }
     }
 
     /// Applies a race's points delta (never below zero), once per player
@@ -71,83 +70,24 @@ impl<'a> Progression<'a> {
     pub async fn claim(
         &self,
         claim: &PointsClaim<'_>,
-        rules: &dyn SeasonRules,
+        rules: Arc<dyn SeasonRules>,
     ) -> Result<ClaimOutcome> {
-        let at = to_millis(claim.now);
-        let mut tx = self.writer.begin().await?;
-        let marked = sqlx::query(
-            "UPDATE mm_race_players SET points_delta = $3, points_at = $4 \
-             WHERE race_key = $1 AND steam_id = $2 AND points_delta IS NULL",
-        )
-        .bind(claim.race_key)
-        .bind(claim.steam_id as i64)
-        .bind(claim.delta)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        if marked.rows_affected() == 0 {
-            let row = sqlx::query(
-                "SELECT points_delta FROM mm_race_players WHERE race_key = $1 AND steam_id = $2",
-            )
-            .bind(claim.race_key)
-            .bind(claim.steam_id as i64)
-            .fetch_optional(&mut *tx)
-            .await?;
-            tx.rollback().await?;
-            return Ok(match row {
-                Some(row) => ClaimOutcome::AlreadyClaimed {
-                    delta: row.try_get::<Option<i64>, _>("points_delta")?.unwrap_or(0),
-                },
-                None => ClaimOutcome::NotInRace,
-            });
-        }
-        let rollover = enter_season(
-            &mut tx,
-            claim.season_id,
-            claim.user_id,
-            rules,
-            claim.now,
-            true,
-        )
-        .await?;
-        let row = sqlx::query(
-            "UPDATE mm_scores SET \
-               points = CASE WHEN points + $3 < 0 THEN 0 ELSE points + $3 END, \
-               reached_at = CASE WHEN $3 = 0 THEN reached_at ELSE $4 END, \
-               updated_at = $4 \
-             WHERE season_id = $1 AND user_id = $2 RETURNING points, division",
-        )
-        .bind(claim.season_id)
-        .bind(claim.user_id)
-        .bind(claim.delta)
-        .bind(at)
-        .fetch_one(&mut *tx)
-        .await?;
-        let new_points: i64 = row.try_get("points")?;
-        let old_division: i64 = row.try_get("division")?;
-        let new_division = rules.division_after(old_division, new_points);
-        if new_division != old_division {
-            sqlx::query("UPDATE mm_scores SET division = $3 WHERE season_id = $1 AND user_id = $2")
-                .bind(claim.season_id)
-                .bind(claim.user_id)
-                .bind(new_division)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query("UPDATE mm_accounts SET level = $2, prestige = $3, last_seen_at = $4 WHERE user_id = $1")
-            .bind(claim.user_id)
-            .bind(claim.level)
-            .bind(claim.prestige)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(ClaimOutcome::Applied {
-            old_division,
-            new_points,
-            new_division,
-            rollover,
-        })
+        let race_key = claim.race_key.to_owned();
+        let base = PointsClaim {
+            race_key: "",
+            ..claim.clone()
+        };
+        self.hot
+            .transaction(move |st| {
+                Box::pin(async move {
+                    let claim = PointsClaim {
+                        race_key: &race_key,
+                        ..base
+                    };
+                    claim_in(st, &claim, &*rules).await
+                })
+            })
+            .await
     }
 
     /// Gives a player who played an earlier season their head start in
@@ -157,7 +97,7 @@ impl<'a> Progression<'a> {
         &self,
         season_id: i64,
         user_id: i64,
-        rules: &dyn SeasonRules,
+        rules: Arc<dyn SeasonRules>,
         now: DateTime<Utc>,
     ) -> Result<Option<Rollover>> {
         // Nearly every login is a player already in the season or one who
@@ -172,11 +112,79 @@ impl<'a> Progression<'a> {
             Some(latest) if latest == season_id => return Ok(None),
             Some(_) => {}
         }
-        let mut tx = self.writer.begin().await?;
-        let rollover = enter_season(&mut tx, season_id, user_id, rules, now, false).await?;
-        tx.commit().await?;
-        Ok(rollover)
+        self.hot
+            .transaction(move |st| {
+                Box::pin(async move {
+                    enter_season_in(st, season_id, user_id, &*rules, now, false).await
+                })
+            })
+            .await
     }
+}
+
+/// [`Progression::claim`] inside the caller's transaction. Its first
+/// statement writes, so concurrent claims for one player serialise.
+async fn claim_in(
+    st: &mut dyn Statements,
+    claim: &PointsClaim<'_>,
+    rules: &dyn SeasonRules,
+) -> Result<ClaimOutcome> {
+    let at = to_millis(claim.now);
+    let steam = claim.steam_id as i64;
+    let marked = st
+        .run(
+            "UPDATE mm_race_players SET points_delta = $3, points_at = $4 \
+             WHERE race_key = $1 AND steam_id = $2 AND points_delta IS NULL",
+            args![claim.race_key, steam, claim.delta, at],
+        )
+        .await?;
+    if marked == 0 {
+        let row = st
+            .optional(
+                "SELECT points_delta FROM mm_race_players WHERE race_key = $1 AND steam_id = $2",
+                args![claim.race_key, steam],
+            )
+            .await?;
+        return Ok(match row {
+            Some(row) => ClaimOutcome::AlreadyClaimed {
+                delta: row.opt_int("points_delta")?.unwrap_or(0),
+            },
+            None => ClaimOutcome::NotInRace,
+        });
+    }
+    let rollover =
+        enter_season_in(st, claim.season_id, claim.user_id, rules, claim.now, true).await?;
+    let row = st
+        .one(
+            "UPDATE mm_scores SET \
+               points = CASE WHEN points + $3 < 0 THEN 0 ELSE points + $3 END, \
+               reached_at = CASE WHEN $3 = 0 THEN reached_at ELSE $4 END, \
+               updated_at = $4 \
+             WHERE season_id = $1 AND user_id = $2 RETURNING points, division",
+            args![claim.season_id, claim.user_id, claim.delta, at],
+        )
+        .await?;
+    let new_points = row.int("points")?;
+    let old_division = row.int("division")?;
+    let new_division = rules.division_after(old_division, new_points);
+    if new_division != old_division {
+        st.run(
+            "UPDATE mm_scores SET division = $3 WHERE season_id = $1 AND user_id = $2",
+            args![claim.season_id, claim.user_id, new_division],
+        )
+        .await?;
+    }
+    st.run(
+        "UPDATE mm_accounts SET level = $2, prestige = $3, last_seen_at = $4 WHERE user_id = $1",
+        args![claim.user_id, claim.level, claim.prestige, at],
+    )
+    .await?;
+    Ok(ClaimOutcome::Applied {
+        old_division,
+        new_points,
+        new_division,
+        rollover,
+    })
 }
 
 /// The latest season up to `season_id` the player has a score in: the
@@ -198,39 +206,38 @@ pub(crate) async fn latest_season_in(
 /// caller's transaction): with the head start from their most recent
 /// earlier season, or, for a first-time player, an empty row only when
 /// `create_empty` (a login alone does not put anyone on the leaderboard).
-async fn enter_season(
-    conn: &mut AnyConnection,
+async fn enter_season_in(
+    st: &mut dyn Statements,
     season_id: i64,
     user_id: i64,
     rules: &dyn SeasonRules,
     now: DateTime<Utc>,
     create_empty: bool,
 ) -> Result<Option<Rollover>> {
-    let exists =
-        sqlx::query("SELECT 1 AS one FROM mm_scores WHERE season_id = $1 AND user_id = $2")
-            .bind(season_id)
-            .bind(user_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .is_some();
+    let exists = st
+        .optional(
+            "SELECT 1 AS one FROM mm_scores WHERE season_id = $1 AND user_id = $2",
+            args![season_id, user_id],
+        )
+        .await?
+        .is_some();
     if exists {
         return Ok(None);
     }
-    let previous = sqlx::query(
-        "SELECT season_id, user_id, points, division, reached_at, updated_at FROM mm_scores \
-         WHERE user_id = $1 AND season_id < $2 ORDER BY season_id DESC LIMIT 1",
-    )
-    .bind(user_id)
-    .bind(season_id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let previous = st
+        .optional(
+            "SELECT season_id, user_id, points, division, reached_at, updated_at FROM mm_scores \
+             WHERE user_id = $1 AND season_id < $2 ORDER BY season_id DESC LIMIT 1",
+            args![user_id, season_id],
+        )
+        .await?;
     let previous = previous
         .as_ref()
         .map(super::scores::score_from_row)
         .transpose()?;
     let (points, division, rollover) = match &previous {
         Some(prev) => {
-            let rank = rank_in(&mut *conn, prev).await?;
+            let rank = super::scores::rank_of_in(st, prev).await?;
             let (points, division) = rules.head_start(prev, rank);
             (
                 points,
@@ -244,28 +251,11 @@ async fn enter_season(
         None if create_empty => (0, 0, None),
         None => return Ok(None),
     };
-    let at = to_millis(now);
-    sqlx::query(
+    st.run(
         "INSERT INTO mm_scores (season_id, user_id, points, division, reached_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (season_id, user_id) DO NOTHING",
+        args![season_id, user_id, points, division, to_millis(now)],
     )
-    .bind(season_id)
-    .bind(user_id)
-    .bind(points)
-    .bind(division)
-    .bind(at)
-    .execute(&mut *conn)
     .await?;
     Ok(rollover)
-}
-
-pub(crate) async fn rank_in(conn: &mut AnyConnection, score: &SeasonScore) -> Result<i64> {
-    let row = sqlx::query(super::scores::RANK_SQL)
-        .bind(score.season_id)
-        .bind(score.points)
-        .bind(to_millis(score.reached_at))
-        .bind(score.user_id)
-        .fetch_one(conn)
-        .await?;
-    Ok(row.try_get("n")?)
 }

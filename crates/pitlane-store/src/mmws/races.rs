@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use pitlane_core::clock::{from_millis, to_millis};
 use sqlx::{AnyPool, Row};
 
-use crate::exec::{args, Columns, Exec, Sql};
+use crate::exec::{args, Arg, Columns, Exec, Sql};
 use crate::Result;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,33 +32,25 @@ pub struct RaceSummary {
 const ADD_PLAYER_SQL: &str = "INSERT INTO mm_race_players (race_key, steam_id) VALUES ($1, $2) \
      ON CONFLICT (race_key, steam_id) DO NOTHING";
 
-/// Lists humans in a race (once each), inside the caller's transaction.
-async fn add_players(
-    conn: &mut sqlx::AnyConnection,
-    race_key: &str,
-    players: &[u64],
-) -> Result<()> {
-    for steam_id in players {
-        sqlx::query(ADD_PLAYER_SQL)
-            .bind(race_key)
-            .bind(*steam_id as i64)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
+/// The statements listing humans in a race (once each).
+fn add_players<'p>(
+    race_key: &'p str,
+    players: &'p [u64],
+) -> impl Iterator<Item = (Sql, Vec<Arg>)> + 'p {
+    players
+        .iter()
+        .map(move |steam_id| (ADD_PLAYER_SQL.into(), args![race_key, *steam_id as i64]))
 }
 
 pub struct Races<'a> {
     pool: &'a AnyPool,
-    /// Writes go through the store's writer (one connection on SQLite).
-    writer: &'a AnyPool,
     /// Matchmaking's statements (the SQLite lane).
     hot: Exec<'a>,
 }
 
 impl<'a> Races<'a> {
-    pub(crate) fn new(pool: &'a AnyPool, writer: &'a AnyPool, hot: Exec<'a>) -> Self {
-        Self { pool, writer, hot }
+    pub(crate) fn new(pool: &'a AnyPool, hot: Exec<'a>) -> Self {
+        Self { pool, hot }
     }
 
     /// Reserves `count` consecutive SessionIds from the server-wide sequence
@@ -93,12 +85,7 @@ impl<'a> Races<'a> {
                 to_millis(race.created_at),
             ],
         )];
-        statements.extend(players.iter().map(|steam_id| {
-            (
-                ADD_PLAYER_SQL.into(),
-                args![race.race_key.as_str(), *steam_id as i64],
-            )
-        }));
+        statements.extend(add_players(&race.race_key, players));
         self.hot.batch(statements).await?;
         Ok(())
     }
@@ -115,17 +102,13 @@ impl<'a> Races<'a> {
     ) -> Result<bool> {
         let known = self.get(&race.race_key).await?.is_some();
         self.create(race, &[]).await?;
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "UPDATE mm_races SET registered_at = $2, seconds_to_match = $3 WHERE race_key = $1",
-        )
-        .bind(&race.race_key)
-        .bind(to_millis(now))
-        .bind(seconds_to_match)
-        .execute(&mut *tx)
-        .await?;
-        add_players(&mut tx, &race.race_key, players).await?;
-        tx.commit().await?;
+        let mut statements: Vec<(Sql, _)> = vec![(
+            "UPDATE mm_races SET registered_at = $2, seconds_to_match = $3 WHERE race_key = $1"
+                .into(),
+            args![race.race_key.as_str(), to_millis(now), seconds_to_match],
+        )];
+        statements.extend(add_players(&race.race_key, players));
+        self.hot.batch(statements).await?;
         Ok(known)
     }
 
