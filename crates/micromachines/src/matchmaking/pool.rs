@@ -253,9 +253,20 @@ impl Pool {
                 }
             }
         }
+        // A race is dropped once nobody can join it late and every party in
+        // it has been told (a busy server forms thousands a minute), and in
+        // any case after `keep`.
+        let late_join = self.secs(self.settings.late_join_secs);
         let keep = self.secs(self.settings.late_join_secs + self.settings.leave_after_secs + 60.0);
         while let Some(oldest) = self.matches.first_entry() {
-            if now.saturating_duration_since(oldest.get().formed) <= keep {
+            let id = *oldest.key();
+            let age = now.saturating_duration_since(oldest.get().formed);
+            let untold = oldest.get().members.iter().any(|m| {
+                self.searches
+                    .get(&m.group_lobby_id)
+                    .is_some_and(|s| s.assigned == Some(id))
+            });
+            if age <= keep && (age <= late_join || untold) {
                 break;
             }
             oldest.remove();
@@ -869,17 +880,40 @@ mod tests {
             panic!("joined a forming race");
         };
         assert_eq!(result.race_key, second.race_key);
-        // Races are kept for late_join + leave_after + 60 s = 90 s.
-        pool.mark_started(&second.race_key);
-        let probe = search(9, false);
-        pool.poll_started(&probe, t0 + Duration::from_secs(91));
-        pool.step(&probe, t0 + Duration::from_secs(91), 9);
+        // Everyone in the first race has been told and nobody can join it
+        // any more: forgotten; the second is still open.
         assert_eq!(pool.match_id(&first.race_key), None, "forgotten");
-        assert_eq!(
-            pool.match_id(&second.race_key),
-            Some(second.match_id),
-            "kept: formed 5 s later"
-        );
+        pool.mark_started(&second.race_key);
         assert!(pool.matches[&second.match_id].started);
+        let probe = search(9, false);
+        pool.poll_started(&probe, t0 + Duration::from_secs(16));
+        pool.step(&probe, t0 + Duration::from_secs(16), 9);
+        assert_eq!(pool.match_id(&second.race_key), None, "forgotten too");
+    }
+
+    #[test]
+    fn a_race_with_a_party_not_yet_told_is_kept_for_90_seconds() {
+        let mut pool = pool();
+        let t0 = Instant::now();
+        // Two parties form a race; only the host hears of it.
+        let (a, b) = (search(1, true), search(2, false));
+        pool.poll_started(&b, t0);
+        pool.poll_ended(2, t0);
+        pool.poll_started(&a, t0);
+        let Step::Formed(formed) = pool.step(&a, t0, 1) else {
+            panic!("a start-now search forms a race");
+        };
+        assert_eq!(formed.steam_ids.len(), 2);
+        pool.mark_ready(formed.match_id);
+        pool.deliver(1, t0).expect("the host is told");
+        // The other party keeps its search open (a poll in flight).
+        pool.poll_started(&b, t0 + Duration::from_secs(1));
+        let mut other = search(3, false);
+        other.queue.network_version = 2;
+        pool.poll_started(&other, t0 + Duration::from_secs(89));
+        pool.step(&other, t0 + Duration::from_secs(89), 3);
+        assert_eq!(pool.match_id(&formed.race_key), Some(formed.match_id));
+        pool.step(&other, t0 + Duration::from_secs(91), 3);
+        assert_eq!(pool.match_id(&formed.race_key), None, "kept at most 90 s");
     }
 }
