@@ -1,7 +1,9 @@
 //! Pitlane's database. One URL picks the backend (`sqlite://...` embedded by
-//! default, `postgres://...` to scale); both run the same queries through
-//! sqlx's `Any` driver, and each backend has its own migration folder for
-//! the few places where their DDL differs.
+//! default, `postgres://...` to scale); both run the same queries, and each
+//! backend has its own migration folder for the few places where their DDL
+//! differs. Queries go through sqlx's `Any` driver, except the Micro
+//! Machines hot paths on SQLite, which run the same SQL on the SQLite lane
+//! (`sqlite_lane`, `exec`): one thread, one connection, group commit.
 //!
 //! Conventions that keep the two backends identical: every integer column is
 //! 64-bit, timestamps are Unix milliseconds, and SQL uses `$n` placeholders
