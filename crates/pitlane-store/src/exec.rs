@@ -456,6 +456,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_panicking_job_fails_alone_and_the_lane_carries_on() {
+        let db = crate::testing::TestDatabase::sqlite();
+        let store = Store::open(&db.url).await.unwrap();
+        let before = session_counter(&store).await;
+        let failed = store
+            .hot()
+            .run(move |st| {
+                Box::pin(async move {
+                    st.run(
+                        "UPDATE mm_counters SET value = value + 1 WHERE name = 'session_id'",
+                        vec![],
+                    )
+                    .await?;
+                    if before >= 0 {
+                        panic!("a bug in store logic");
+                    }
+                    Ok(())
+                })
+            })
+            .await;
+        assert!(failed.is_err());
+        assert_eq!(session_counter(&store).await, before, "nothing committed");
+        store.close().await;
+    }
+
+    #[tokio::test]
     async fn a_closed_store_refuses_instead_of_hanging() {
         let db = crate::testing::TestDatabase::sqlite();
         let store = Store::open(&db.url).await.unwrap();

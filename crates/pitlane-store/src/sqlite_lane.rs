@@ -194,6 +194,13 @@ fn serve(mut conn: Connection, queue: mpsc::Receiver<Message>) {
     }
 }
 
+fn abort(why: &str) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+        Some(why.into()),
+    )
+}
+
 /// Runs the group in one transaction and answers every job.
 fn commit_group(conn: &mut Connection, group: &mut Vec<Box<dyn Job>>) {
     if group.is_empty() {
@@ -201,15 +208,18 @@ fn commit_group(conn: &mut Connection, group: &mut Vec<Box<dyn Job>>) {
     }
     let committed = conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| {
         for job in group.iter_mut() {
-            job.run(conn);
+            // A bug in one job's logic must not take the lane (and every
+            // later request) down, nor commit half of that job: the whole
+            // group is rolled back and fails.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run(conn)));
+            if ran.is_err() {
+                return Err(abort("a job panicked; the group was rolled back"));
+            }
             // Some errors (disk full, I/O) make SQLite roll back the whole
             // transaction, not only the job's savepoint: then the jobs
             // before this one are gone too and none may be acknowledged.
             if conn.is_autocommit() {
-                return Err(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-                    Some("SQLite rolled back the group's transaction".into()),
-                ));
+                return Err(abort("SQLite rolled back the group's transaction"));
             }
         }
         conn.execute_batch("COMMIT")
