@@ -2,10 +2,10 @@
 //! One line per request at info; request bodies only at debug.
 //!
 //! Both outputs are written by background threads: a request formats its
-//! line into memory and goes on, instead of waiting for a `write` to the
-//! terminal or journal (that wait halved ServerStatus throughput). Lines
-//! are never dropped: a writer that falls 128k lines behind makes logging
-//! wait, as a plain write would.
+//! line into memory and goes on, instead of waiting for a `write` to a
+//! terminal or journal that may be slow. Lines are never dropped: a writer
+//! that falls 128k lines behind makes logging wait, as a plain write would.
+//! (Formatting the line is what costs under load; see docs/performance.md.)
 
 use std::path::Path;
 
