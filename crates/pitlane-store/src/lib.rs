@@ -23,6 +23,7 @@ pub mod mco;
 pub mod mmws;
 pub mod password;
 mod sqlite_lane;
+pub use sqlite_lane::LaneStats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -203,6 +204,11 @@ impl Store {
 
     pub fn instances(&self) -> instances::Instances<'_> {
         instances::Instances::new(&self.pool)
+    }
+
+    /// The SQLite lane's counters; `None` on PostgreSQL.
+    pub fn sqlite_lane_stats(&self) -> Option<LaneStats> {
+        self.lane.as_ref().map(|lane| lane.stats())
     }
 
     pub fn backend(&self) -> Backend {

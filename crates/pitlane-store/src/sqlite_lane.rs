@@ -19,7 +19,8 @@
 //! so those writers queue here in order instead of meeting `SQLITE_BUSY`
 //! (the reason the earlier one-connection writer pool existed).
 
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
 
 use rusqlite::types::Value;
@@ -95,6 +96,24 @@ enum Message {
 #[derive(Debug)]
 pub(crate) struct SqliteLane {
     queue: mpsc::Sender<Message>,
+    counts: Arc<Counts>,
+}
+
+/// What the lane has done since it opened, for `/metrics`.
+#[derive(Debug, Default)]
+struct Counts {
+    sent: AtomicU64,
+    done: AtomicU64,
+    commits: AtomicU64,
+}
+
+/// A reading of the lane's counters: jobs waiting now, and running totals
+/// of jobs answered and of commits (jobs per commit is the group size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaneStats {
+    pub waiting: u64,
+    pub done: u64,
+    pub commits: u64,
 }
 
 /// Prepared statements kept per connection; the hot paths use a few dozen.
@@ -111,11 +130,26 @@ impl SqliteLane {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let (queue, jobs) = mpsc::channel::<Message>();
+        let counts = Arc::new(Counts::default());
+        let served = counts.clone();
         thread::Builder::new()
             .name("pitlane-sqlite".into())
-            .spawn(move || serve(conn, jobs))
+            .spawn(move || serve(conn, jobs, &served))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the SQLite thread: {e}")))?;
-        Ok(Self { queue })
+        Ok(Self { queue, counts })
+    }
+
+    pub(crate) fn stats(&self) -> LaneStats {
+        let done = self.counts.done.load(Ordering::Relaxed);
+        LaneStats {
+            waiting: self
+                .counts
+                .sent
+                .load(Ordering::Relaxed)
+                .saturating_sub(done),
+            done,
+            commits: self.counts.commits.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `work` on the lane's connection, all of it or none, and waits
@@ -134,6 +168,7 @@ impl SqliteLane {
         self.queue
             .send(Message::Job(Box::new(job)))
             .map_err(|_| closed())?;
+        self.counts.sent.fetch_add(1, Ordering::Relaxed);
         answered.await.map_err(|_| closed())?
     }
 
@@ -170,7 +205,7 @@ fn closed() -> StoreError {
     StoreError::Unavailable("the database has been closed".into())
 }
 
-fn serve(mut conn: Connection, queue: mpsc::Receiver<Message>) {
+fn serve(mut conn: Connection, queue: mpsc::Receiver<Message>, counts: &Counts) {
     let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_GROUP);
     while let Ok(first) = queue.recv() {
         let mut close = None;
@@ -185,7 +220,12 @@ fn serve(mut conn: Connection, queue: mpsc::Receiver<Message>) {
                 Err(_) => break,
             }
         }
+        let jobs = group.len() as u64;
         commit_group(&mut conn, &mut group);
+        if jobs > 0 {
+            counts.commits.fetch_add(1, Ordering::Relaxed);
+            counts.done.fetch_add(jobs, Ordering::Relaxed);
+        }
         if let Some(done) = close {
             drop(conn);
             let _ = done.send(());

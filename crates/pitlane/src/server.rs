@@ -423,6 +423,33 @@ fn register_gauges(
             ]
         },
     );
+    if store.sqlite_lane_stats().is_some() {
+        let lane = store.clone();
+        metrics.add_gauge(
+            "pitlane_sqlite_lane_jobs",
+            "SQLite lane jobs (one per hot-path store call): waiting now, and answered since start (a running total).",
+            move || {
+                let stats = lane.sqlite_lane_stats().unwrap_or(pitlane_store::LaneStats {
+                    waiting: 0,
+                    done: 0,
+                    commits: 0,
+                });
+                vec![
+                    ("{state=\"waiting\"}".into(), stats.waiting as f64),
+                    ("{state=\"done\"}".into(), stats.done as f64),
+                ]
+            },
+        );
+        let lane = store.clone();
+        metrics.add_gauge(
+            "pitlane_sqlite_lane_commits",
+            "SQLite lane group commits since start (a running total); jobs done per commit is the group size.",
+            move || {
+                let commits = lane.sqlite_lane_stats().map_or(0, |s| s.commits);
+                vec![(String::new(), commits as f64)]
+            },
+        );
+    }
     let mco: Vec<(&'static str, SocketAddr)> = [
         ("mco_login", listening.mco_login),
         ("mco_persona", listening.mco_persona),

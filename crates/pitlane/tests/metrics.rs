@@ -227,6 +227,24 @@ async fn metrics_count_every_answer_refusal_and_open_thing() {
         assert_eq!(sample(&m, "pitlane_matchmaking_held_polls"), 1.0);
         assert!(sample(&m, "pitlane_database_errors") >= 0.0);
         assert!(sample(&m, "pitlane_database_connections{state=\"open\"}") >= 1.0);
+        // SQLite: every Login above was one lane job, answered after a
+        // group commit; nothing waits once the calls have returned.
+        let lane_done = value(&m, "pitlane_sqlite_lane_jobs{state=\"done\"}");
+        if *label == "sqlite" {
+            let done = lane_done.expect("the SQLite lane's jobs");
+            let commits = sample(&m, "pitlane_sqlite_lane_commits");
+            assert!(done >= 3.0, "{done}");
+            assert!(
+                commits >= 1.0 && commits <= done,
+                "{commits} commits, {done} jobs"
+            );
+            assert_eq!(
+                sample(&m, "pitlane_sqlite_lane_jobs{state=\"waiting\"}"),
+                0.0
+            );
+        } else {
+            assert_eq!(lane_done, None, "{label}: no lane on PostgreSQL");
+        }
 
         // Shutting down answers the held poll.
         t.server.shutdown().await;
