@@ -1,8 +1,8 @@
 //! The `pitlane` program as an operator runs it.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 fn pitlane() -> Command {
     Command::new(env!("CARGO_BIN_EXE_pitlane"))
@@ -97,25 +97,7 @@ fn serve_prints_where_it_listens_and_stops_cleanly_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            let done = line.contains("Ctrl+C");
-            seen.push(line);
-            if done {
-                break;
-            }
-        }
-    }
-    let text = seen.join("\n");
+    let text = common::startup_banner(&mut child);
     assert!(text.contains("HTTP (both games) on 127.0.0.1:"), "{text}");
     assert!(text.contains(" mmcos.codemasters.com"), "{text}");
     assert!(text.contains(" prod.egonet.codemasters.com"), "{text}");

@@ -512,9 +512,7 @@ async fn the_replay_command_exits_non_zero_on_differences() {
 #[cfg(unix)]
 #[tokio::test]
 async fn serve_record_writes_transcripts_into_the_directory() {
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    use std::time::Duration;
 
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("pitlane.toml");
@@ -537,25 +535,7 @@ async fn serve_record_writes_transcripts_into_the_directory() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::time::Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            let done = line.contains("Ctrl+C");
-            seen.push(line);
-            if done {
-                break;
-            }
-        }
-    }
-    let text = seen.join("\n");
+    let text = common::startup_banner(&mut child);
     assert!(
         text.contains("Recording every connection into") && text.contains("(secrets redacted)"),
         "{text}"

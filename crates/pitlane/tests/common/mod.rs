@@ -95,7 +95,6 @@ pub fn fixture(path: &str) -> Vec<u8> {
 /// Bodies over the limit are refused on the declared length alone. A client
 /// that went on pushing megabytes would race the server's close and could
 /// see a broken pipe or a reset instead of the answer.
-#[allow(dead_code)]
 pub async fn post_declaring_length(
     stream: &mut tokio::net::TcpStream,
     path: &str,
@@ -132,4 +131,29 @@ pub async fn post_declaring_length(
         }
         assert!(n > 0, "closed before a full answer: {text}");
     }
+}
+
+/// What a `pitlane serve` child prints on standard output up to its
+/// "Ctrl+C" line (where it listens), waiting at most 30 s.
+pub fn startup_banner(child: &mut std::process::Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let stdout = child.stdout.take().expect("stdout piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            let done = line.contains("Ctrl+C");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+    }
+    seen.join("\n")
 }
