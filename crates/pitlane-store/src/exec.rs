@@ -323,19 +323,16 @@ impl Exec<'_> {
         }
     }
 
-    pub(crate) async fn all(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Vec<Row>> {
-        let sql = sql.into();
-        self.run(move |st| st.all(sql, args)).await
-    }
-
     pub(crate) async fn optional(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Option<Row>> {
-        Ok(self.all(sql, args).await?.into_iter().next())
+        let sql = sql.into();
+        self.run(move |st| Box::pin(async move { st.optional(sql, args).await }))
+            .await
     }
 
     pub(crate) async fn one(self, sql: impl Into<Sql>, args: Vec<Arg>) -> Result<Row> {
-        self.optional(sql, args)
-            .await?
-            .ok_or_else(|| StoreError::from(sqlx::Error::RowNotFound))
+        let sql = sql.into();
+        self.run(move |st| Box::pin(async move { st.one(sql, args).await }))
+            .await
     }
 
     /// Runs a statement that returns no rows; how many rows it changed.

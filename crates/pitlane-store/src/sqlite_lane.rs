@@ -109,7 +109,7 @@ struct Counts {
 
 /// A reading of the lane's counters: jobs waiting now, and running totals
 /// of jobs answered and of commits (jobs per commit is the group size).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LaneStats {
     pub waiting: u64,
     pub done: u64,

@@ -429,11 +429,7 @@ fn register_gauges(
             "pitlane_sqlite_lane_jobs",
             "SQLite lane jobs (one per hot-path store call): waiting now, and answered since start (a running total).",
             move || {
-                let stats = lane.sqlite_lane_stats().unwrap_or(pitlane_store::LaneStats {
-                    waiting: 0,
-                    done: 0,
-                    commits: 0,
-                });
+                let stats = lane.sqlite_lane_stats().unwrap_or_default();
                 vec![
                     ("{state=\"waiting\"}".into(), stats.waiting as f64),
                     ("{state=\"done\"}".into(), stats.done as f64),
