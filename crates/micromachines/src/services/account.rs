@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use http::StatusCode;
 use pitlane_core::ids;
+use pitlane_core::seasons::SeasonState;
 use pitlane_store::mmws::{LoginAttempt, LoginOutcome, MmSession, Rollover, Standing};
 
 use crate::contracts::{GameInfo, LoginDetails, ScoreInfo, SeasonInfo};
@@ -104,17 +105,17 @@ impl MicroMachines {
             tracing::info!(user_id = account.user_id, steam_id = request.steam_id, name = %account.display_name, "new Micro Machines account");
         }
         let game_info = match standing {
-            Standing::Scored { score, rank } => self.game_info_of(
+            Standing::Scored { score, rank } => game_info_of(
+                &season,
                 account.level,
                 account.prestige,
-                now,
                 (score.points, score.division, rank),
                 None,
             ),
-            Standing::Unscored { ranked_players } => self.game_info_of(
+            Standing::Unscored { ranked_players } => game_info_of(
+                &season,
                 account.level,
                 account.prestige,
-                now,
                 (0, 0, ranked_players),
                 None,
             ),
@@ -143,7 +144,8 @@ impl MicroMachines {
         prestige: i64,
         now: DateTime<Utc>,
     ) -> Result<GameInfo, Failure> {
-        let season_id = i64::from(self.game_config.calendar().at(now).season_id);
+        let season = self.game_config.calendar().at(now);
+        let season_id = i64::from(season.season_id);
         // A returning player's first visit in a new season: their head start.
         let rollover = self
             .store
@@ -158,38 +160,7 @@ impl MicroMachines {
             }
             None => (0, 0, scores.ranked_players(season_id).await?),
         };
-        Ok(self.game_info_of(level, prestige, now, standing, rollover))
-    }
-
-    /// `GameInfo` from the player's (points, division, rank) this season.
-    fn game_info_of(
-        &self,
-        level: i64,
-        prestige: i64,
-        now: DateTime<Utc>,
-        (points, division, rank): (i64, i64, i64),
-        rollover: Option<Rollover>,
-    ) -> GameInfo {
-        let season = self.game_config.calendar().at(now);
-        let season_id = i64::from(season.season_id);
-        GameInfo {
-            score: ScoreInfo {
-                current_season_id: season_id,
-                division,
-                player_season_id: season_id,
-                points,
-                rank,
-                untrusted_level: level,
-                untrusted_prestige: prestige,
-            },
-            season: SeasonInfo {
-                bonus_points: rollover.as_ref().map_or(0, |r| r.bonus_points),
-                display_offset: 0,
-                is_season_active: season.is_active,
-                new_season_id: season_id,
-                old_season_id: rollover.as_ref().map_or(season_id, |r| r.previous_season),
-            },
-        }
+        Ok(game_info_of(&season, level, prestige, standing, rollover))
     }
 
     pub(crate) async fn update_title(
@@ -208,6 +179,35 @@ impl MicroMachines {
             return Err(Failure::unknown_session());
         }
         Ok(())
+    }
+}
+
+/// `GameInfo` from the player's (points, division, rank) in `season`.
+fn game_info_of(
+    season: &SeasonState,
+    level: i64,
+    prestige: i64,
+    (points, division, rank): (i64, i64, i64),
+    rollover: Option<Rollover>,
+) -> GameInfo {
+    let season_id = i64::from(season.season_id);
+    GameInfo {
+        score: ScoreInfo {
+            current_season_id: season_id,
+            division,
+            player_season_id: season_id,
+            points,
+            rank,
+            untrusted_level: level,
+            untrusted_prestige: prestige,
+        },
+        season: SeasonInfo {
+            bonus_points: rollover.as_ref().map_or(0, |r| r.bonus_points),
+            display_offset: 0,
+            is_season_active: season.is_active,
+            new_season_id: season_id,
+            old_season_id: rollover.as_ref().map_or(season_id, |r| r.previous_season),
+        },
     }
 }
 
