@@ -17,6 +17,7 @@ use pitlane_store::mco::{
     name_key, AccountError, FailureScope, McoAccount, McoSession, PasswordCheck, PersonaError,
     ThrottleRule,
 };
+use pitlane_store::password_cache::{self, PasswordCache, PasswordChecks};
 use pitlane_store::{Store, StoreError};
 use tracing::{error, info, warn};
 
@@ -55,6 +56,9 @@ pub struct DirectorySettings {
     /// with one are coming back, e.g. after a crash, and already count)
     /// and shows `Status_Reason=Full` in the shard list.
     pub population_cap: u32,
+    /// How long AuthLogin remembers a password argon2 verified, per account
+    /// ([`PasswordCache`]); zero = off, every check runs argon2.
+    pub password_cache: Duration,
 }
 
 impl Default for DirectorySettings {
@@ -75,6 +79,7 @@ impl Default for DirectorySettings {
             max_personas_per_account: 2,
             help_url: String::new(),
             population_cap: 0,
+            password_cache: Duration::from_secs(600),
         }
     }
 }
@@ -184,6 +189,9 @@ pub struct StoreDirectory {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: DirectorySettings,
+    /// Passwords verified recently, in this process only: a password
+    /// change on any instance stores a new hash, which no entry matches.
+    password_cache: PasswordCache,
 }
 
 impl std::fmt::Debug for StoreDirectory {
@@ -254,10 +262,13 @@ fn session_key(session: &McoSession) -> Result<SessionKey, DirectoryError> {
 
 impl StoreDirectory {
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: DirectorySettings) -> StoreDirectory {
+        let password_cache =
+            PasswordCache::new(settings.password_cache, password_cache::MAX_ENTRIES);
         StoreDirectory {
             store,
             clock,
             settings,
+            password_cache,
         }
     }
 
@@ -272,6 +283,12 @@ impl StoreDirectory {
 
     pub fn settings(&self) -> &DirectorySettings {
         &self.settings
+    }
+
+    /// AuthLogin's password checks through this directory, by how they
+    /// were answered (argon2 or the cache of verified passwords).
+    pub fn password_checks(&self) -> PasswordChecks {
+        self.password_cache.checks()
     }
 
     /// Answers `GET /AuthLogin`. Never fails: a store error becomes a
@@ -367,7 +384,7 @@ impl StoreDirectory {
         let check = if name_ok {
             self.store
                 .mco_accounts()
-                .check_password(username, password)
+                .check_password_cached(username, password, &self.password_cache)
                 .await
                 .map_err(store_error)?
         } else {

@@ -155,7 +155,12 @@ pub struct Limits {
     /// Open connections across all listeners; further clients wait in the
     /// kernel's accept queue.
     pub max_connections: usize,
-    /// Time allowed for a client to send its request headers.
+    /// Largest request head (request line and headers) accepted; a larger
+    /// one is answered 431 and the connection closed. The games' heads are
+    /// under 300 bytes.
+    pub max_header_bytes: usize,
+    /// Time allowed for a client to send its request headers, and again
+    /// for the body that follows them.
     pub header_read_timeout_secs: u64,
     /// Time allowed for one whole request, long polls included.
     pub request_timeout_secs: u64,
@@ -183,6 +188,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: 256 * 1024,
             max_connections: 16_384,
+            max_header_bytes: 16 * 1024,
             header_read_timeout_secs: 15,
             request_timeout_secs: 90,
             max_xml_depth: 16,
@@ -364,6 +370,13 @@ pub struct MotorCitySettings {
     /// Let AuthLogin create an account for an unknown name (off: accounts
     /// come from `pitlane mco account add`).
     pub open_registration: bool,
+    /// Seconds AuthLogin remembers a password argon2 verified, per account
+    /// (a keyed SHA-256 of the stored hash and the password, in memory
+    /// only): the same password again within that time skips argon2's
+    /// tens of milliseconds. 0 = off. The cost: a memory dump of the
+    /// running server lets guesses for recently logged-in accounts be
+    /// tested at SHA-256 speed instead of argon2 speed.
+    pub password_cache_secs: u64,
     /// Seconds an AuthLogin ticket stays valid.
     pub ticket_lifetime_secs: u64,
     /// Hours a login session (and its key) stays valid.
@@ -402,8 +415,13 @@ pub struct MotorCitySettings {
     pub tunables: McoTunables,
 }
 
+/// Longest `[motorcity] password_cache_secs`: a day. Longer would keep a
+/// cheap test for a password in memory long after its player left.
+pub const MAX_PASSWORD_CACHE_SECS: u64 = 86_400;
+
 impl MotorCitySettings {
-    /// Settings that would confuse the client or the lobby.
+    /// Settings that would confuse the client or the lobby, or keep
+    /// verified passwords in memory for too long.
     pub fn validate(&self) -> Result<(), String> {
         let mut ids = std::collections::BTreeSet::new();
         for c in &self.channels {
@@ -423,6 +441,11 @@ impl MotorCitySettings {
         }
         if self.dealer_stock_size == 0 {
             return Err("motorcity.dealer_stock_size must be at least 1".into());
+        }
+        if self.password_cache_secs > MAX_PASSWORD_CACHE_SECS {
+            return Err(format!(
+                "motorcity.password_cache_secs must be between 0 (off) and {MAX_PASSWORD_CACHE_SECS} (a day)"
+            ));
         }
         Ok(())
     }
@@ -516,6 +539,7 @@ impl Default for MotorCitySettings {
             shard_id: 44,
             max_personas_per_user: 2,
             open_registration: false,
+            password_cache_secs: 600,
             ticket_lifetime_secs: 300,
             session_lifetime_hours: 6,
             idle_timeout_secs: 30,
@@ -730,6 +754,11 @@ impl Config {
                 "tls.mco_key_bits must be between 1024 and 4096".into(),
             ));
         }
+        if self.limits.max_header_bytes < 1024 {
+            return Err(invalid(
+                "limits.max_header_bytes must be at least 1024".into(),
+            ));
+        }
         if self.limits.max_body_bytes < 1024 {
             return Err(invalid(
                 "limits.max_body_bytes must be at least 1024".into(),
@@ -787,11 +816,18 @@ mod tests {
         let ok = "[motorcity]\nchannels = [{ id = 5, name = \"DRAG\", capacity = 8 }]\n";
         let config = Config::from_toml(ok, Path::new("t")).unwrap();
         assert_eq!(config.motorcity.channels[0].name, "DRAG");
+        assert_eq!(config.motorcity.password_cache_secs, 600, "the default");
+        for secs in [0, 86_400] {
+            let text = format!("[motorcity]\npassword_cache_secs = {secs}\n");
+            let config = Config::from_toml(&text, Path::new("t")).unwrap();
+            assert_eq!(config.motorcity.password_cache_secs, secs);
+        }
         for bad in [
             "[motorcity]\nchannels = [{ id = 5, name = \"A\", capacity = 8 }, { id = 5, name = \"B\", capacity = 8 }]\n",
             "[motorcity]\nchannels = [{ id = 5, name = \"\", capacity = 8 }]\n",
             "[motorcity]\ndeal_percent_off = 101\n",
             "[motorcity]\ndealer_stock_size = 0\n",
+            "[motorcity]\npassword_cache_secs = 86401\n",
             "[motorcity]\nlobbies = [{ id = 1, name = \"a\" }, { id = 1, name = \"b\" }]\n",
         ] {
             let err = Config::from_toml(bad, Path::new("t")).unwrap_err();

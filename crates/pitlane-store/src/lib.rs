@@ -22,6 +22,7 @@ pub mod instances;
 pub mod mco;
 pub mod mmws;
 pub mod password;
+pub mod password_cache;
 mod sqlite_lane;
 pub use sqlite_lane::LaneStats;
 #[cfg(feature = "testing")]

@@ -386,6 +386,8 @@ impl Metrics {
             );
         }
 
+        write_password_checks(out, pitlane_store::password_cache::mco_password_checks());
+
         let gauges = self.gauges.lock().unwrap_or_else(|e| e.into_inner());
         for gauge in gauges.iter() {
             let _ = writeln!(
@@ -397,6 +399,23 @@ impl Metrics {
                 let _ = writeln!(out, "{}{labels} {value}", gauge.name);
             }
         }
+    }
+}
+
+/// MCO AuthLogin's password checks by how they were answered. Counted by
+/// the store for the whole process (one process runs one server), so the
+/// series is there, at zero, with Motor City Online off too.
+fn write_password_checks(out: &mut String, checks: pitlane_store::password_cache::PasswordChecks) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
+        "# HELP pitlane_mco_password_checks_total Motor City Online password checks since start, by how they were answered: argon2 (unknown names, wrong passwords, passwords not remembered) or cache (a password argon2 verified for the account within [motorcity] password_cache_secs).\n# TYPE pitlane_mco_password_checks_total counter"
+    );
+    for (via, n) in checks.by_label() {
+        let _ = writeln!(
+            out,
+            "pitlane_mco_password_checks_total{{via=\"{via}\"}} {n}"
+        );
     }
 }
 
@@ -529,6 +548,31 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }
+    }
+
+    #[test]
+    fn password_checks_are_a_counter_by_fixed_label() {
+        let mut text = String::new();
+        write_password_checks(
+            &mut text,
+            pitlane_store::password_cache::PasswordChecks {
+                cache: 5,
+                argon2: 2,
+            },
+        );
+        for line in [
+            "# TYPE pitlane_mco_password_checks_total counter\n",
+            "pitlane_mco_password_checks_total{via=\"argon2\"} 2\n",
+            "pitlane_mco_password_checks_total{via=\"cache\"} 5\n",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        let mut all = String::new();
+        Metrics::new().write_prometheus(&mut all);
+        assert!(
+            all.contains("pitlane_mco_password_checks_total{via=\"cache\"} "),
+            "{all}"
+        );
     }
 
     #[test]

@@ -95,6 +95,7 @@ pub fn directory_settings(settings: &MotorCitySettings, help_url: String) -> Dir
         max_personas_per_account: settings.max_personas_per_user,
         help_url,
         population_cap: settings.population_cap,
+        password_cache: Duration::from_secs(settings.password_cache_secs),
         ..DirectorySettings::default()
     }
 }

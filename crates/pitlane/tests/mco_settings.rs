@@ -2,7 +2,8 @@
 //! (and the default shown beside it): lobby channels and encrypted lobby
 //! replies, MCOTS tunables, game URLs and race lobbies, starting money and
 //! the deal of the day, dealer stock refresh, shard description, population
-//! cap, and personas per account.
+//! cap, personas per account, and how long AuthLogin remembers a verified
+//! password.
 
 mod common;
 mod mco_support;
@@ -54,6 +55,61 @@ async fn shard_list(t: &TestServer) -> String {
     .await
     .unwrap()
     .text()
+}
+
+/// Like [`start`], with HTTPS on, as AuthLogin needs. Certificates are dated
+/// by the server's clock and TLS clients check them against the real one.
+async fn start_tls(
+    db: &TestDatabase,
+    change: impl FnOnce(&mut MotorCitySettings),
+) -> (TestServer, TestDatabase) {
+    let fresh = if db.url.starts_with("sqlite") {
+        TestDatabase::sqlite()
+    } else {
+        TestDatabase::postgres().await.unwrap()
+    };
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(&fresh, data_dir.path());
+    config.tls.enabled = true;
+    change(&mut config.motorcity);
+    let t = TestServer::start_with(config, data_dir, ManualClock::new(chrono::Utc::now())).await;
+    (t, fresh)
+}
+
+/// AuthLogin over HTTPS, as the game sends it, trusting only the server's CA.
+async fn auth_login_https(t: &TestServer, user: &str, password: &str) -> AuthLoginResponse {
+    let connector =
+        pitlane_sim::tls::TrustingClient::from_ca_pem_file(&t.data_dir.path().join("certs/ca.pem"))
+            .unwrap();
+    let tls = sim::TlsMode::Tls {
+        server_name: "localhost".into(),
+        connector: std::sync::Arc::new(connector),
+    };
+    sim::auth_login(t.server.listening.https.unwrap(), tls, user, password)
+        .await
+        .unwrap()
+}
+
+/// `pitlane_mco_password_checks_total` from `/metrics` on the admin
+/// listener: (cache, argon2).
+async fn password_checks_metric(t: &TestServer) -> (f64, f64) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let web = t.server.listening.web.expect("the admin listener");
+    let mut stream = tokio::net::TcpStream::connect(web).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let value = |via: &str| -> f64 {
+        let series = format!("pitlane_mco_password_checks_total{{via=\"{via}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series.as_str())?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    };
+    (value("cache"), value("argon2"))
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -364,6 +420,90 @@ async fn personas_per_account_follow_the_config() {
                 .await
                 .unwrap();
             assert_eq!(stored.len(), if third { 3 } else { 2 });
+            t.server.shutdown().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn verified_passwords_are_remembered_for_password_cache_secs() {
+    for db in databases().await {
+        // The default (600 s) and 0, which turns the cache off.
+        for secs in [None, Some(0)] {
+            let (t, _db) = start_tls(&db, |mc| {
+                if let Some(s) = secs {
+                    mc.password_cache_secs = s;
+                }
+            })
+            .await;
+            let cached = secs.is_none();
+            let label = format!("{} password_cache_secs={secs:?}", db.label);
+            let directory = t.server.mco().unwrap().directory.clone();
+            let alice = directory.create_account("alice", "s3cret").await.unwrap();
+            let valid = |r: &AuthLoginResponse| matches!(r, AuthLoginResponse::Valid { .. });
+            let metric_before = password_checks_metric(&t).await;
+
+            // Two launches of the game: argon2 once, then the cache (or
+            // argon2 twice with the cache off).
+            for _ in 0..2 {
+                let answer = auth_login_https(&t, "alice", "s3cret").await;
+                assert!(valid(&answer), "{label}: {answer:?}");
+            }
+            let checks = directory.password_checks();
+            let hits = if cached { 1 } else { 0 };
+            assert_eq!((checks.cache, checks.argon2), (hits, 2 - hits), "{label}");
+            // `/metrics` counts the whole process, and the other tests of
+            // this file log in beside this one: at least these checks.
+            let metric = password_checks_metric(&t).await;
+            assert!(
+                metric.0 - metric_before.0 >= hits as f64
+                    && metric.1 - metric_before.1 >= (2 - hits) as f64,
+                "{label}: {metric_before:?} -> {metric:?}"
+            );
+
+            // A wrong password is refused and never remembered.
+            for _ in 0..2 {
+                let wrong = auth_login_https(&t, "alice", "s3cret!").await;
+                assert!(!valid(&wrong), "{label}: {wrong:?}");
+            }
+            let checks = directory.password_checks();
+            assert_eq!((checks.cache, checks.argon2), (hits, 4 - hits), "{label}");
+
+            // A password reset (what the dashboard's "reset-password" does)
+            // stores a new hash: the old password is refused at once, the
+            // new one accepted (argon2, then remembered).
+            let accounts = t.server.store().mco_accounts();
+            assert!(accounts
+                .set_password(alice.customer_id, "n3w-pass")
+                .await
+                .unwrap());
+            let old = auth_login_https(&t, "alice", "s3cret").await;
+            assert!(
+                !valid(&old),
+                "{label}: the old password after a reset: {old:?}"
+            );
+            for _ in 0..2 {
+                let new = auth_login_https(&t, "alice", "n3w-pass").await;
+                assert!(valid(&new), "{label}: {new:?}");
+            }
+            let checks = directory.password_checks();
+            let hits = if cached { 2 } else { 0 };
+            assert_eq!((checks.cache, checks.argon2), (hits, 7 - hits), "{label}");
+
+            // Bans are read with the account every time, never cached.
+            assert!(accounts
+                .ban(alice.customer_id, "testing", None, t.clock.now())
+                .await
+                .unwrap());
+            match auth_login_https(&t, "alice", "n3w-pass").await {
+                AuthLoginResponse::Invalid(f) => {
+                    assert!(f.text.to_lowercase().contains("disabled"), "{label}: {f:?}")
+                }
+                other => panic!("{label}: a banned account got {other:?}"),
+            }
+            let checks = directory.password_checks();
+            let hits = if cached { 3 } else { 0 };
+            assert_eq!((checks.cache, checks.argon2), (hits, 8 - hits), "{label}");
             t.server.shutdown().await;
         }
     }

@@ -2,6 +2,8 @@
 //! (`pitlane mco account add`) or by open registration. The customer id is
 //! what the client quotes in every NPS message after login.
 
+use std::time::Instant;
+
 use chrono::{DateTime, Utc};
 use pitlane_core::clock::{from_millis, to_millis};
 use sqlx::any::AnyRow;
@@ -9,6 +11,7 @@ use sqlx::{AnyPool, Row};
 
 use super::{name_key, next_id, reserve_id, Counter, MAX_ID};
 use crate::password::{self, HashError};
+use crate::password_cache::{count_mco_check, CheckedBy, PasswordCache};
 use crate::{Result, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,9 +203,33 @@ impl<'a> Accounts<'a> {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// Checks a name (case-insensitively) and password. Takes about as long
-    /// for an unknown name as for a wrong password.
+    /// Checks a name (case-insensitively) and password with argon2. Takes
+    /// about as long for an unknown name as for a wrong password.
     pub async fn check_password(&self, username: &str, password: &str) -> Result<PasswordCheck> {
+        self.check(username, password, None).await
+    }
+
+    /// [`check_password`](Self::check_password) for AuthLogin: a password
+    /// argon2 verified for this account, against the hash stored now, less
+    /// than the cache's lifetime ago is accepted without argon2, and a
+    /// password argon2 verifies is remembered. Unknown names and wrong
+    /// passwords always take argon2's time. The account row, bans
+    /// included, is read from the database every time.
+    pub async fn check_password_cached(
+        &self,
+        username: &str,
+        password: &str,
+        cache: &PasswordCache,
+    ) -> Result<PasswordCheck> {
+        self.check(username, password, Some(cache)).await
+    }
+
+    async fn check(
+        &self,
+        username: &str,
+        password: &str,
+        cache: Option<&PasswordCache>,
+    ) -> Result<PasswordCheck> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS}, password_hash FROM mco_accounts WHERE username_key = $1"
         ))
@@ -213,14 +240,38 @@ impl<'a> Accounts<'a> {
             Some(row) => Some((from_row(row)?, row.try_get::<String, _>("password_hash")?)),
             None => None,
         };
+        let count = |by: CheckedBy| {
+            count_mco_check(by);
+            if let Some(cache) = cache {
+                cache.count(by);
+            }
+        };
         let (account, stored) = match found {
             Some((account, hash)) => (Some(account), Some(hash)),
             None => (None, None),
         };
+        // Only a known account with the cache on can skip argon2; the MAC
+        // to remember is made before the hash moves into argon2's thread.
+        let mut remember = None;
+        if let (Some(account), Some(hash), Some(cache)) = (&account, &stored, cache) {
+            if cache.is_enabled() {
+                if cache.verified(account.customer_id, hash, password, Instant::now()) {
+                    count(CheckedBy::Cache);
+                    return Ok(PasswordCheck::Correct(account.clone()));
+                }
+                remember = Some((cache, cache.digest(hash, password)));
+            }
+        }
+        count(CheckedBy::Argon2);
         let matches = password::verify(password, stored).await?;
         Ok(match (account, matches) {
             (None, _) => PasswordCheck::UnknownAccount,
-            (Some(account), true) => PasswordCheck::Correct(account),
+            (Some(account), true) => {
+                if let Some((cache, digest)) = remember {
+                    cache.remember(account.customer_id, digest, Instant::now());
+                }
+                PasswordCheck::Correct(account)
+            }
             (Some(account), false) => PasswordCheck::WrongPassword(account),
         })
     }
@@ -324,5 +375,118 @@ impl<'a> Accounts<'a> {
             .fetch_one(self.pool)
             .await?;
         Ok(row.try_get("n")?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::password_cache::PasswordChecks;
+    use crate::testing::databases;
+    use crate::Store;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_336_721, 0).unwrap()
+    }
+
+    fn checks(cache: u64, argon2: u64) -> PasswordChecks {
+        PasswordChecks { cache, argon2 }
+    }
+
+    #[tokio::test]
+    async fn verified_passwords_skip_argon2_until_the_hash_changes() {
+        for db in databases().await {
+            let store = Store::open(&db.url).await.unwrap();
+            let accounts = store.mco_accounts();
+            let alice = accounts.create("Alice", "pw", t0()).await.unwrap();
+            let id = alice.customer_id;
+            let cache = PasswordCache::new(Duration::from_secs(60), 10);
+            let check = |name: &'static str, password: &'static str| {
+                let accounts = store.mco_accounts();
+                let cache = &cache;
+                async move {
+                    accounts
+                        .check_password_cached(name, password, cache)
+                        .await
+                        .unwrap()
+                }
+            };
+
+            assert_eq!(
+                check("alice", "pw").await,
+                PasswordCheck::Correct(alice.clone())
+            );
+            assert_eq!(cache.checks(), checks(0, 1), "{}", db.label);
+            assert_eq!(
+                check("ALICE", "pw").await,
+                PasswordCheck::Correct(alice.clone())
+            );
+            assert_eq!(cache.checks(), checks(1, 1), "a hit, any case of the name");
+
+            // Wrong passwords and unknown names always run argon2, and a
+            // wrong password is never remembered.
+            for _ in 0..2 {
+                assert!(matches!(
+                    check("alice", "Pw").await,
+                    PasswordCheck::WrongPassword(_)
+                ));
+            }
+            assert_eq!(check("nobody", "pw").await, PasswordCheck::UnknownAccount);
+            assert_eq!(cache.checks(), checks(1, 4));
+            assert_eq!(cache.len(), 1);
+
+            // The account row, its ban with it, is read every time.
+            assert!(accounts.ban(id, "cheating", None, t0()).await.unwrap());
+            match check("alice", "pw").await {
+                PasswordCheck::Correct(found) => assert!(found.is_banned(t0())),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(cache.checks(), checks(2, 4));
+            assert!(accounts.unban(id).await.unwrap());
+
+            // A new password is a new hash: the old one is refused by
+            // argon2, the new one verified by argon2 and then remembered.
+            assert!(accounts.set_password(id, "new pw").await.unwrap());
+            assert!(matches!(
+                check("alice", "pw").await,
+                PasswordCheck::WrongPassword(_)
+            ));
+            assert!(matches!(
+                check("alice", "new pw").await,
+                PasswordCheck::Correct(_)
+            ));
+            assert_eq!(cache.checks(), checks(2, 6));
+            assert!(matches!(
+                check("alice", "new pw").await,
+                PasswordCheck::Correct(_)
+            ));
+            assert_eq!(cache.checks(), checks(3, 6));
+
+            // A deleted account is unknown, whatever was remembered.
+            assert!(accounts.delete(id).await.unwrap());
+            assert_eq!(
+                check("alice", "new pw").await,
+                PasswordCheck::UnknownAccount
+            );
+            assert_eq!(cache.checks(), checks(3, 7));
+
+            // Off: argon2 every time, nothing kept.
+            let off = PasswordCache::disabled();
+            accounts.create("bob", "pw", t0()).await.unwrap();
+            for _ in 0..2 {
+                assert!(matches!(
+                    accounts
+                        .check_password_cached("bob", "pw", &off)
+                        .await
+                        .unwrap(),
+                    PasswordCheck::Correct(_)
+                ));
+            }
+            assert_eq!(off.checks(), checks(0, 2));
+            assert!(off.is_empty());
+            store.close().await;
+        }
     }
 }
