@@ -134,7 +134,7 @@ impl MicroMachines {
         };
         // EgoNet answers everything, wrong method included, in its own form.
         if op == Operation::EgoNet {
-            return self.egonet(request, peer).await;
+            return Box::pin(self.egonet(request, peer)).await;
         }
         let method_ok = request.method() == op.method()
             || (op.method() == Method::GET && request.method() == Method::HEAD);
@@ -180,37 +180,51 @@ impl MicroMachines {
         }
         let xml = Element::parse_root(&body, op.request_root(), self.xml_limits)?;
         let now = self.clock.now();
+        // Each operation's future is boxed: this future then stays small,
+        // and so does what a connection keeps while a request is held (a
+        // matchmaking poll holds only its own operation's state).
         if op == Operation::Login {
             let request = LoginRequest::parse(&xml)?;
             let addr = egonet::login::link_addr(peer);
-            let body = self.login(request, &addr, now).await?;
+            let body = Box::pin(self.login(request, &addr, now)).await?;
             return Ok(responses::xml(body));
         }
-        let session = self.session(&xml).await?;
+        let session = Box::pin(self.session(&xml)).await?;
         match op {
             Operation::UpdateAccountTitle => {
-                self.update_title(&session, &xml).await?;
+                Box::pin(self.update_title(&session, &xml)).await?;
                 Ok(responses::void())
             }
-            Operation::GetElite => Ok(responses::xml(self.get_elite(&session, &xml, now).await?)),
-            Operation::GetFriends => {
-                Ok(responses::xml(self.get_friends(&session, &xml, now).await?))
-            }
+            Operation::GetElite => Ok(responses::xml(
+                Box::pin(self.get_elite(&session, &xml, now)).await?,
+            )),
+            Operation::GetFriends => Ok(responses::xml(
+                Box::pin(self.get_friends(&session, &xml, now)).await?,
+            )),
             Operation::GetEliteRank => Ok(responses::xml(
-                self.get_elite_rank(&session, &xml, now).await?,
+                Box::pin(self.get_elite_rank(&session, &xml, now)).await?,
             )),
-            Operation::EnterMatchmaking2 => Ok(responses::xml(
-                self.enter_matchmaking(&session, &xml, now).await?,
-            )),
+            Operation::EnterMatchmaking2 => {
+                let (search, season_id) = Box::pin(self.search_of(&session, &xml, now)).await?;
+                // A poll is held for up to the hold time: it keeps the
+                // search, not the request's text.
+                drop(xml);
+                drop(body);
+                Ok(responses::xml(
+                    Box::pin(self.enter_matchmaking(search, season_id)).await?,
+                ))
+            }
             Operation::CancelMatchmaking => {
-                self.cancel_matchmaking(&session, &xml).await?;
+                Box::pin(self.cancel_matchmaking(&session, &xml)).await?;
                 Ok(responses::void())
             }
             Operation::RegisterActiveGameWithPlayers => {
-                self.register_active_game(&session, &xml, now).await?;
+                Box::pin(self.register_active_game(&session, &xml, now)).await?;
                 Ok(responses::void())
             }
-            Operation::AddPoints => Ok(responses::xml(self.add_points(&session, &xml, now).await?)),
+            Operation::AddPoints => Ok(responses::xml(
+                Box::pin(self.add_points(&session, &xml, now)).await?,
+            )),
             Operation::CdnRedirect
             | Operation::ServerStatus
             | Operation::Login

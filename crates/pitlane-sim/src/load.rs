@@ -122,6 +122,10 @@ pub struct McoTarget {
     pub user_prefix: String,
     pub password: String,
     pub shard: ShardId,
+    /// With `Some(k)`, player `i` is account `i mod k`: returning players
+    /// logging in again, as the game does at every launch, instead of
+    /// `i` first logins.
+    pub accounts: Option<usize>,
 }
 
 impl std::fmt::Debug for McoTarget {
@@ -530,7 +534,7 @@ async fn run_players(
             let target = target.clone();
             let gate = gate.clone();
             let next = plan.mco_continuation.clone();
-            let n = plan.first_player as usize + i;
+            let n = plan.first_player as usize + target.accounts.map_or(i, |k| i % k.max(1));
             tasks.spawn(async move {
                 let mut rec = Recorder::default();
                 let Ok(_permit) = gate.acquire_owned().await else {

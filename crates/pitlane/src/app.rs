@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper::body::Incoming;
 use micromachines::http::Failure;
 use micromachines::MicroMachines;
 
@@ -46,12 +45,19 @@ impl App {
         if let Some(mco) = &self.mco {
             if McoHttp::owns_path(request.uri().path()) {
                 let uri = request.uri().clone();
-                return mco
-                    .handle(request.method(), uri.path(), uri.query(), peer, secure)
-                    .await;
+                return Box::pin(mco.handle(
+                    request.method(),
+                    uri.path(),
+                    uri.query(),
+                    peer,
+                    secure,
+                ))
+                .await;
             }
         }
-        self.micromachines.handle(request, peer).await
+        // Boxed, as each game's operations are: a held request keeps only
+        // the state of the path it took.
+        Box::pin(self.micromachines.handle(request, peer)).await
     }
 
     /// A limit's answer in the form of the game the path belongs to: the
@@ -173,7 +179,7 @@ impl App {
     /// first, which recording needs anyway).
     pub async fn serve_logged(
         &self,
-        request: Request<Incoming>,
+        request: Request<Full<Bytes>>,
         peer: SocketAddr,
         secure: bool,
         log: &ConnectionLog,
@@ -183,14 +189,11 @@ impl App {
         }
         use http_body_util::BodyExt;
         let (parts, body) = request.into_parts();
-        let Ok(body) = http_body_util::Limited::new(body, 16 << 20).collect().await else {
-            return self.refuse(
-                parts.uri.path(),
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request body unreadable or too large",
-            );
-        };
-        let body = body.to_bytes();
+        let body = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
         log.inbound(&pitlane_record::http_text::request(&parts, &body), &[]);
         let request = Request::from_parts(parts, Full::new(body));
         let (parts, body) = self.serve_http(request, peer, secure).await.into_parts();

@@ -5,48 +5,83 @@
 //! line into memory and goes on, instead of waiting for a `write` to a
 //! terminal or journal that may be slow. Lines are never dropped: a writer
 //! that falls 128k lines behind makes logging wait, as a plain write would.
-//! (Formatting the line is what costs under load; see docs/performance.md.)
+//!
+//! Formatting is what costs under load (see docs/performance.md), so a line
+//! is formatted once and one background thread writes the same bytes to
+//! both outputs. Only a terminal gets its own, coloured, copy: someone is
+//! watching it, and a terminal is never where a loaded server's output goes.
 
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{fmt, EnvFilter};
 
-fn background<W: std::io::Write + Send + 'static>(
-    writer: W,
-) -> (tracing_appender::non_blocking::NonBlocking, WorkerGuard) {
+fn background<W: Write + Send + 'static>(writer: W) -> (NonBlocking, WorkerGuard) {
     tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(BUFFERED_LINES)
         .finish(writer)
+}
+
+/// Lines waiting for a writer before logging waits; the queue's memory is
+/// taken up front (32 bytes a line), so it is sized for a burst, not for a
+/// stalled terminal.
+const BUFFERED_LINES: usize = 16 * 1024;
+
+/// Writes every line to both outputs, on the one background thread.
+struct Both<A, B>(A, B);
+
+impl<A: Write, B: Write> Write for Both<A, B> {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        self.0.write_all(line)?;
+        self.1.write_all(line)?;
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()?;
+        self.1.flush()
+    }
 }
 
 /// Installs the global subscriber. Keep the returned guards alive until
 /// exit so both writers flush.
 pub fn init(filter: &str, data_dir: Option<&Path>) -> Vec<WorkerGuard> {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let (stdout_writer, stdout_guard) = background(std::io::stdout());
-    let stdout = fmt::layer().with_target(false).with_writer(stdout_writer);
-    let (file, guard) = match data_dir {
-        Some(dir) if std::fs::create_dir_all(dir.join("logs")).is_ok() => {
-            let appender = tracing_appender::rolling::daily(dir.join("logs"), "pitlane.log");
-            let (writer, guard) = background(appender);
-            (
-                Some(
-                    fmt::layer()
-                        .with_ansi(false)
-                        .with_target(false)
-                        .with_writer(writer),
-                ),
-                Some(guard),
-            )
+    let file = data_dir
+        .filter(|dir| std::fs::create_dir_all(dir.join("logs")).is_ok())
+        .map(|dir| tracing_appender::rolling::daily(dir.join("logs"), "pitlane.log"));
+    let plain = |writer: NonBlocking| {
+        fmt::layer()
+            .with_ansi(false)
+            .with_target(false)
+            .with_writer(writer)
+    };
+    let mut guards = Vec::new();
+    let mut queue = |writer: Box<dyn Write + Send>| {
+        let (writer, guard) = background(writer);
+        guards.push(guard);
+        writer
+    };
+    let (coloured, plain) = match file {
+        _ if std::io::stdout().is_terminal() => {
+            let coloured = fmt::layer()
+                .with_target(false)
+                .with_writer(queue(Box::new(std::io::stdout())));
+            (Some(coloured), file.map(|f| plain(queue(Box::new(f)))))
         }
-        _ => (None, None),
+        Some(file) => (
+            None,
+            Some(plain(queue(Box::new(Both(std::io::stdout(), file))))),
+        ),
+        None => (None, Some(plain(queue(Box::new(std::io::stdout()))))),
     };
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(stdout)
-        .with(file)
+        .with(coloured)
+        .with(plain)
         .try_init();
-    std::iter::once(stdout_guard).chain(guard).collect()
+    guards
 }

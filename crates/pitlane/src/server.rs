@@ -318,6 +318,8 @@ impl Server {
         });
         let settings = HttpSettings {
             header_read_timeout: Duration::from_secs(config.limits.header_read_timeout_secs),
+            max_head_bytes: config.limits.max_header_bytes,
+            max_body_bytes: config.limits.max_body_bytes,
             shutdown_grace: Duration::from_secs(30),
         };
         if let Some(listener) = https_listener {

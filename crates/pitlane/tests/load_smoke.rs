@@ -51,6 +51,7 @@ async fn a_bounded_burst_of_both_games_finishes_without_errors() {
         user_prefix: "load".into(),
         password: "loadpass".into(),
         shard: motorcity::ShardId(44),
+        accounts: None,
     };
 
     let mut players = LoadPlan::new(

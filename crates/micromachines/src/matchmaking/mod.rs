@@ -130,9 +130,9 @@ impl Matchmaker {
     ) -> Result<MatchmakingResult, pitlane_store::StoreError> {
         let request = self.apply_server_rules(request);
         if let Some(shared) = &self.shared {
-            return self.search_shared(shared, request, season_id).await;
+            return Box::pin(self.search_shared(shared, request, season_id)).await;
         }
-        let session_id = self.next_session_id().await?;
+        let session_id = Box::pin(self.next_session_id()).await?;
         let hold = Duration::from_secs_f64(self.settings.hold_secs);
         let started = Instant::now();
         let deadline = started + hold;
@@ -143,7 +143,7 @@ impl Matchmaker {
             match step {
                 Step::Deliver(result) => return Ok(result),
                 Step::Formed(formed) => {
-                    self.persist(&formed, season_id).await;
+                    Box::pin(self.persist(&formed, season_id)).await;
                     self.count_formed();
                     let mut pool = self.pool();
                     pool.mark_ready(formed.match_id);

@@ -78,15 +78,24 @@ pub fn parse_platform_ids(text: &str) -> Vec<u64> {
 }
 
 impl MicroMachines {
-    pub(crate) async fn enter_matchmaking(
+    /// An EnterMatchmaking2 request's search and the season it counts in.
+    pub(crate) async fn search_of(
         &self,
         session: &MmSession,
         e: &Element,
         now: DateTime<Utc>,
-    ) -> Result<String, Failure> {
+    ) -> Result<(SearchRequest, i64), Failure> {
         let steam_id = self.steam_id_of(session).await?;
         let request = parse_search(e, session, steam_id)?;
         let season_id = i64::from(self.game_config.calendar().at(now).season_id);
+        Ok((request, season_id))
+    }
+
+    pub(crate) async fn enter_matchmaking(
+        &self,
+        request: SearchRequest,
+        season_id: i64,
+    ) -> Result<String, Failure> {
         let result = self.matchmaker.search(request, season_id).await?;
         Ok(XmlWriter::document("MatchmakingResult", &result))
     }

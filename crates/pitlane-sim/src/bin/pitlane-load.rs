@@ -98,6 +98,10 @@ struct Args {
     mco_user_prefix: String,
     #[arg(long, default_value = "loadpass")]
     mco_password: String,
+    /// MCO player i logs in as account i mod K: K returning players logging
+    /// in again and again (default: every player is an account of its own).
+    #[arg(long)]
+    mco_accounts: Option<usize>,
     /// Write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -158,6 +162,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
             user_prefix: args.mco_user_prefix.clone(),
             password: args.mco_password.clone(),
             shard: motorcity::ShardId(44),
+            accounts: args.mco_accounts,
         });
     }
     plan.validate().map_err(|e| e.to_string())?;

@@ -4,25 +4,31 @@
 //! same loop serves HTTPS: the TLS handshake runs in the connection's task,
 //! so a slow handshake never holds up accepting.
 
-use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use pitlane_tls::PortAcceptor;
-use tokio::io::{AsyncRead, AsyncWrite};
+use pitlane_web::metrics::NO_GAME;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 
+use super::http1;
 use crate::app::App;
 use pitlane_core::recording::{Channel, ConnectionLog};
 
 #[derive(Debug, Clone, Copy)]
 pub struct HttpSettings {
+    /// Also the deadline for the body once the head is in.
     pub header_read_timeout: Duration,
+    /// A request head larger than this is answered 431 and the connection
+    /// closed.
+    pub max_head_bytes: usize,
+    /// A body declared larger than this is not read (the app answers 413
+    /// on the declared length).
+    pub max_body_bytes: usize,
     /// How long in-flight requests get to finish after shutdown begins.
     pub shutdown_grace: Duration,
 }
@@ -36,7 +42,9 @@ pub async fn serve(
     connections: Arc<Semaphore>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let graceful = GracefulShutdown::new();
+    // Every connection task holds a sender; when the last is gone, every
+    // connection has ended.
+    let (running, mut all_ended) = mpsc::channel::<()>(1);
     let local = listener.local_addr().ok();
     let open = app
         .metrics
@@ -76,7 +84,8 @@ pub async fn serve(
         // crowded NAT sees why.
         let guard = app.limits.connect(peer.ip());
         let app = app.clone();
-        let watcher = graceful.watcher();
+        let running = running.clone();
+        let connection_shutdown = shutdown.clone();
         let tls = tls.clone();
         let channel = if tls.is_some() {
             Channel::Https
@@ -92,37 +101,56 @@ pub async fn serve(
             }
             match tls {
                 None => {
-                    serve_connection(stream, peer, app, settings, false, over_limit, watcher, log)
-                        .await
+                    serve_connection(
+                        stream,
+                        peer,
+                        app,
+                        settings,
+                        false,
+                        over_limit,
+                        connection_shutdown,
+                        log,
+                    )
+                    .await
                 }
                 // A TLS handshake costs more than the refusal is worth.
                 Some(_) if over_limit => {}
-                Some(tls) => match tls.accept(stream).await {
-                    Ok(accepted) => {
-                        tracing::debug!(%peer, tls = %accepted.stream.describe(), route = ?accepted.route, "TLS connection");
-                        serve_connection(
-                            accepted.stream,
-                            peer,
-                            app,
-                            settings,
-                            true,
-                            false,
-                            watcher,
-                            log,
-                        )
-                        .await
-                    }
-                    Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                },
+                // Boxed: a TLS stream and its handshake are far larger than
+                // a TCP stream, and every plain connection's task would
+                // otherwise be sized for them.
+                Some(tls) => {
+                    Box::pin(async move {
+                        match tls.accept(stream).await {
+                            Ok(accepted) => {
+                                tracing::debug!(%peer, tls = %accepted.stream.describe(), route = ?accepted.route, "TLS connection");
+                                serve_connection(
+                                    accepted.stream,
+                                    peer,
+                                    app,
+                                    settings,
+                                    true,
+                                    false,
+                                    connection_shutdown,
+                                    log,
+                                )
+                                .await
+                            }
+                            Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        }
+                    })
+                    .await
+                }
             }
             drop(guard);
             drop(permit);
             drop(counted);
+            drop(running);
         });
     }
     drop(listener);
+    drop(running);
     tokio::select! {
-        _ = graceful.shutdown() => {
+        _ = all_ended.recv() => {
             tracing::debug!(?local, "HTTP listener drained");
         }
         _ = tokio::time::sleep(settings.shutdown_grace) => {
@@ -131,48 +159,249 @@ pub async fn serve(
     }
 }
 
+/// One HTTP/1.1 connection: requests one after the other (keep-alive),
+/// each read whole before it is handed to the app. Between requests and
+/// while one is held, the connection keeps no read buffer, and it watches
+/// the socket: a client that leaves cancels its request (a held poll ends).
 #[allow(clippy::too_many_arguments)]
 async fn serve_connection<IO>(
-    io: IO,
+    mut io: IO,
     peer: std::net::SocketAddr,
     app: Arc<App>,
     settings: HttpSettings,
     secure: bool,
     over_limit: bool,
-    watcher: Watcher,
+    mut shutdown: watch::Receiver<bool>,
     log: ConnectionLog,
 ) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let app_metrics = app.metrics.clone();
-    let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-        let app = app.clone();
-        let log = log.clone();
-        async move {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut served = 0u64;
+    loop {
+        let head = match read_head(&mut io, &mut buf, &settings, &mut shutdown).await {
+            Ok(Some(head)) => head,
+            Ok(None) => return,
+            Err(ReadError::Timeout) => {
+                // A kept-alive connection going quiet is normal; one that
+                // never finishes a head is what the deadline is for.
+                if served == 0 || !buf.is_empty() {
+                    app.metrics.limit_hit("header_read_timeout_secs");
+                    tracing::debug!(%peer, "request head not received in time; closing");
+                }
+                return;
+            }
+            Err(ReadError::Io) => return,
+            Err(ReadError::Head(error, path)) => {
+                let started = Instant::now();
+                let answer = match &path {
+                    Some(path) => {
+                        let response = app.refuse(
+                            path,
+                            error.status(),
+                            "send the request body with a Content-Length",
+                        );
+                        app.count(path, &response, started);
+                        let (parts, body) = response.into_parts();
+                        http1::encode_response(&parts, &full_bytes(body).await, false, false, false)
+                    }
+                    None => {
+                        app.metrics.record_request(
+                            NO_GAME,
+                            "unknown",
+                            error.status().as_u16(),
+                            started.elapsed(),
+                        );
+                        http1::bare_response(error.status())
+                    }
+                };
+                tracing::debug!(%peer, status = error.status().as_u16(), "unreadable request head");
+                let _ = write_all(&mut io, &answer).await;
+                return;
+            }
+        };
+        let http10 = head.parts.version == http::Version::HTTP_10;
+        let head_only = head.parts.method == http::Method::HEAD;
+        // A body over the limit is not read: the app refuses the request on
+        // its declared length, and the connection closes after the answer.
+        let body_fits = head.body_len <= settings.max_body_bytes as u64;
+        let body = if body_fits {
+            match read_body(&mut io, &mut buf, &head, &settings).await {
+                Ok(body) => body,
+                Err(ReadError::Timeout) => {
+                    app.metrics.limit_hit("header_read_timeout_secs");
+                    return;
+                }
+                Err(_) => return,
+            }
+        } else {
+            buf = Vec::new();
+            Bytes::new()
+        };
+        if buf.is_empty() {
+            // Nothing pipelined: give the buffer back while the request runs.
+            buf = Vec::new();
+        }
+        let request = http::Request::from_parts(head.parts, Full::new(body));
+        let handler = async {
             if over_limit {
-                let started = std::time::Instant::now();
+                let started = Instant::now();
+                let path = request.uri().path();
                 let response = app.refuse(
-                    request.uri().path(),
+                    path,
                     http::StatusCode::SERVICE_UNAVAILABLE,
                     "too many connections from your address; try again in a moment",
                 );
                 app.metrics.limit_hit("max_connections_per_address");
-                app.count(request.uri().path(), &response, started);
-                return Ok::<_, Infallible>(response);
+                app.count(path, &response, started);
+                response
+            } else {
+                app.serve_logged(request, peer, secure, &log).await
             }
-            Ok::<_, Infallible>(app.serve_logged(request, peer, secure, &log).await)
+        };
+        let Some(response) = run_watching(&mut io, &mut buf, &settings, Box::pin(handler)).await
+        else {
+            tracing::debug!(%peer, "client left before its answer");
+            return;
+        };
+        served += 1;
+        let keep_alive = head.keep_alive && body_fits && !over_limit && !*shutdown.borrow();
+        let (parts, body) = response.into_parts();
+        let answer = http1::encode_response(
+            &parts,
+            &full_bytes(body).await,
+            head_only,
+            keep_alive,
+            http10,
+        );
+        if write_all(&mut io, &answer).await.is_err() || !keep_alive {
+            let _ = io.shutdown().await;
+            return;
         }
-    });
-    let connection = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(settings.header_read_timeout)
-        .keep_alive(!over_limit)
-        .serve_connection(TokioIo::new(io), service);
-    if let Err(e) = watcher.watch(connection).await {
-        if e.is_timeout() {
-            // hyper's only timer here is the header read deadline.
-            app_metrics.limit_hit("header_read_timeout_secs");
-        }
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
     }
+}
+
+enum ReadError {
+    Timeout,
+    Io,
+    Head(http1::HeadError, Option<String>),
+}
+
+/// Reads more bytes into `buf`, growing it in small steps: most requests
+/// are under 2 KiB. An empty `buf` gets no memory until bytes arrive:
+/// the wait happens with a small buffer on the stack, so an idle or held
+/// connection owns no read buffer.
+async fn read_more<IO: AsyncRead + Unpin>(
+    io: &mut IO,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    if buf.capacity() == 0 {
+        let mut first = [0u8; 512];
+        let n = io.read(&mut first).await?;
+        buf.extend_from_slice(&first[..n]);
+        return Ok(n);
+    }
+    if buf.capacity() - buf.len() < 512 {
+        buf.reserve(2048);
+    }
+    io.read_buf(buf).await
+}
+
+/// Waits for the next request head. An idle connection closes at shutdown;
+/// one that started a head gets the deadline to finish it.
+async fn read_head<IO: AsyncRead + Unpin>(
+    io: &mut IO,
+    buf: &mut Vec<u8>,
+    settings: &HttpSettings,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<Option<http1::Head>, ReadError> {
+    let deadline = tokio::time::Instant::now() + settings.header_read_timeout;
+    loop {
+        if !buf.is_empty() {
+            match http1::parse_head(buf, settings.max_head_bytes) {
+                Ok(Some(head)) => return Ok(Some(head)),
+                Ok(None) => {}
+                Err((error, path)) => return Err(ReadError::Head(error, path)),
+            }
+        } else if *shutdown.borrow() {
+            return Ok(None);
+        }
+        let idle = buf.is_empty();
+        let read = tokio::select! {
+            read = tokio::time::timeout_at(deadline, read_more(io, buf)) => read,
+            _ = shutdown.changed(), if idle => return Ok(None),
+        };
+        match read {
+            Err(_) => return Err(ReadError::Timeout),
+            Ok(Ok(0)) => return Ok(None),
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => return Err(ReadError::Io),
+        }
+    }
+}
+
+/// Reads the rest of the body after `head` and takes head and body off
+/// the front of `buf`.
+async fn read_body<IO: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut IO,
+    buf: &mut Vec<u8>,
+    head: &http1::Head,
+    settings: &HttpSettings,
+) -> Result<Bytes, ReadError> {
+    let end = head.len + head.body_len as usize;
+    if buf.len() < end && head.expect_continue {
+        write_all(io, b"HTTP/1.1 100 Continue\r\n\r\n")
+            .await
+            .map_err(|_| ReadError::Io)?;
+    }
+    let deadline = tokio::time::Instant::now() + settings.header_read_timeout;
+    while buf.len() < end {
+        buf.reserve(end - buf.len());
+        match tokio::time::timeout_at(deadline, io.read_buf(buf)).await {
+            Err(_) => return Err(ReadError::Timeout),
+            Ok(Ok(0)) | Ok(Err(_)) => return Err(ReadError::Io),
+            Ok(Ok(_)) => {}
+        }
+    }
+    let body = Bytes::copy_from_slice(&buf[head.len..end]);
+    buf.drain(..end);
+    Ok(body)
+}
+
+/// Runs a request's handler while watching the socket: `None` when the
+/// client closed first (the handler is dropped, which cancels it). Bytes a
+/// client sends meanwhile are kept for the next request, up to one head's
+/// worth.
+async fn run_watching<IO, F>(
+    io: &mut IO,
+    buf: &mut Vec<u8>,
+    settings: &HttpSettings,
+    mut handler: std::pin::Pin<Box<F>>,
+) -> Option<F::Output>
+where
+    IO: AsyncRead + Unpin,
+    F: std::future::Future,
+{
+    loop {
+        let room = buf.len() < settings.max_head_bytes + settings.max_body_bytes;
+        tokio::select! {
+            output = &mut handler => return Some(output),
+            read = read_more(io, buf), if room => match read {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            },
+        }
+    }
+}
+
+async fn write_all<IO: AsyncWrite + Unpin>(io: &mut IO, bytes: &[u8]) -> std::io::Result<()> {
+    io.write_all(bytes).await?;
+    io.flush().await
+}
+
+async fn full_bytes(body: Full<Bytes>) -> Bytes {
+    body.collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default()
 }

@@ -3,4 +3,5 @@
 
 pub mod bind;
 pub mod http;
+pub mod http1;
 pub mod limits;
