@@ -315,7 +315,11 @@ async fn connection<H, Fut>(
                 if matches!(error, crate::wire::FrameError::TooLong { .. }) {
                     count_oversized_frame(framed.get_ref());
                 }
-                warn!(%error, "bad input; closing");
+                if error.is_disconnect() {
+                    debug!(%error, "client gone; closing");
+                } else {
+                    warn!(%error, "bad input; closing");
+                }
                 break;
             }
             Ok(Some(Ok(frame))) => frame,
@@ -335,7 +339,11 @@ async fn connection<H, Fut>(
             match tokio::time::timeout(settings.idle_timeout, framed.send(out)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => {
-                    warn!(%error, "send failed; closing");
+                    if error.is_disconnect() {
+                        debug!(%error, "client gone; closing");
+                    } else {
+                        warn!(%error, "send failed; closing");
+                    }
                     return;
                 }
                 Err(_) => {

@@ -424,7 +424,11 @@ async fn next_frame(
                 if matches!(error, crate::wire::FrameError::TooLong { .. }) {
                     crate::server::count_oversized_frame(framed.get_ref());
                 }
-                warn!(%error, "bad input; closing");
+                if error.is_disconnect() {
+                    debug!(%error, "client gone; closing");
+                } else {
+                    warn!(%error, "bad input; closing");
+                }
                 None
             }
             Ok(Some(Ok(frame))) => Some(frame),
@@ -483,7 +487,11 @@ async fn login(
     crate::server::record_frame(&log, false, &reply);
     log.secret("session-key", key.as_bytes());
     if let Err(error) = framed.send(reply).await {
-        warn!(%error, "send failed; closing");
+        if error.is_disconnect() {
+            debug!(%error, "client gone; closing");
+        } else {
+            warn!(%error, "send failed; closing");
+        }
         return None;
     }
     info!(%persona, name = %request.persona_name, "lobby login");
@@ -706,7 +714,11 @@ async fn send_all(
         match tokio::time::timeout(lobby.settings.idle_timeout, framed.send(frame)).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
-                warn!(%error, "send failed; closing");
+                if error.is_disconnect() {
+                    debug!(%error, "client gone; closing");
+                } else {
+                    warn!(%error, "send failed; closing");
+                }
                 return false;
             }
             Err(_) => {

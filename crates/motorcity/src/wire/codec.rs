@@ -48,6 +48,23 @@ pub enum FrameError {
     Io(#[from] io::Error),
 }
 
+impl FrameError {
+    /// Whether the client simply went away (closed or reset the
+    /// connection): an everyday event, logged at debug, not a warning.
+    pub fn is_disconnect(&self) -> bool {
+        match self {
+            FrameError::Io(e) => matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::UnexpectedEof
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// Cuts a TCP stream into [`NpsFrame`]s by the length field and writes frames
 /// back.
 ///
