@@ -79,6 +79,7 @@ fn read_fields(op: Operation, e: &Element) {
         Operation::EnterMatchmaking2 => {
             let session = MmSession {
                 user_id: 1,
+                steam_id: 76561198000000001,
                 issued_at: DateTime::UNIX_EPOCH,
                 expires_at: DateTime::UNIX_EPOCH,
                 config_hash: 0,

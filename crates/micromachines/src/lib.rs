@@ -205,7 +205,7 @@ impl MicroMachines {
                 Box::pin(self.get_elite_rank(&session, &xml, now)).await?,
             )),
             Operation::EnterMatchmaking2 => {
-                let (search, season_id) = Box::pin(self.search_of(&session, &xml, now)).await?;
+                let (search, season_id) = self.search_of(&session, &xml, now)?;
                 // A poll is held for up to the hold time: it keeps the
                 // search, not the request's text.
                 drop(xml);
@@ -233,17 +233,6 @@ impl MicroMachines {
             | Operation::DebugMessage
             | Operation::EgoNet => Err(Failure::internal()),
         }
-    }
-
-    /// The SteamID64 of a session's account.
-    async fn steam_id_of(&self, session: &MmSession) -> Result<u64, Failure> {
-        Ok(self
-            .store
-            .mm_accounts()
-            .by_user_id(session.user_id)
-            .await?
-            .ok_or_else(Failure::unknown_session)?
-            .steam_id)
     }
 
     /// Reads the whole body, refusing more than the configured limit before

@@ -229,6 +229,7 @@ proptest! {
         );
         let session = MmSession {
             user_id: 7,
+            steam_id: 76561198000000007,
             issued_at: DateTime::UNIX_EPOCH,
             expires_at: DateTime::UNIX_EPOCH,
             config_hash: 0,

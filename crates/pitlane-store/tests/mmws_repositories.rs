@@ -107,6 +107,7 @@ async fn sessions_expire_and_a_new_login_replaces_the_old_one() {
             .unwrap();
         let session = MmSession {
             user_id: account.user_id,
+            steam_id: account.steam_id,
             issued_at: t0(),
             expires_at: t0() + Duration::hours(6),
             config_hash: -1647532852,

@@ -97,7 +97,7 @@ impl MicroMachines {
             ids.push(item.required_u64("PlatformId")?);
         }
         ids.truncate(self.settings.leaderboards.max_friends as usize);
-        let me = self.steam_id_of(session).await?;
+        let me = session.steam_id;
         if !ids.contains(&me) {
             ids.push(me);
         }

@@ -79,14 +79,13 @@ pub fn parse_platform_ids(text: &str) -> Vec<u64> {
 
 impl MicroMachines {
     /// An EnterMatchmaking2 request's search and the season it counts in.
-    pub(crate) async fn search_of(
+    pub(crate) fn search_of(
         &self,
         session: &MmSession,
         e: &Element,
         now: DateTime<Utc>,
     ) -> Result<(SearchRequest, i64), Failure> {
-        let steam_id = self.steam_id_of(session).await?;
-        let request = parse_search(e, session, steam_id)?;
+        let request = parse_search(e, session, session.steam_id)?;
         let season_id = i64::from(self.game_config.calendar().at(now).season_id);
         Ok((request, season_id))
     }
@@ -125,7 +124,7 @@ impl MicroMachines {
             return Err(Failure::bad_request("RaceKey must be 1 to 64 characters"));
         }
         let mut players = parse_platform_ids(e.optional("PlatformIDs").unwrap_or_default());
-        let caller = self.steam_id_of(session).await?;
+        let caller = session.steam_id;
         if !players.contains(&caller) {
             players.push(caller);
         }

@@ -261,13 +261,16 @@ async fn bans_views_and_corrections() {
             .login(me, "Heatray2", "t", t0() + Duration::minutes(1))
             .await
             .unwrap();
-        for (user, digest) in [(a.user_id, "da"), (b.user_id, "db")] {
+        for (user, steam_id, digest) in
+            [(a.user_id, a.steam_id, "da"), (b.user_id, b.steam_id, "db")]
+        {
             store
                 .mm_sessions()
                 .start(
                     digest,
                     &MmSession {
                         user_id: user,
+                        steam_id,
                         issued_at: t0(),
                         expires_at: t0() + Duration::hours(6),
                         config_hash: 1,

@@ -80,6 +80,7 @@ impl<'a> Logins<'a> {
                     .await?;
                     let session = MmSession {
                         user_id: account.user_id,
+                        steam_id: account.steam_id,
                         issued_at: a.now,
                         expires_at: a.expires_at,
                         config_hash: a.config_hash,

@@ -11,6 +11,10 @@ use crate::Result;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MmSession {
     pub user_id: i64,
+    /// The account's SteamID64, read with the session: matchmaking and
+    /// friends need it on every call, and a second lookup per request was
+    /// a second trip to the database.
+    pub steam_id: u64,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     /// The game-configuration hash the client received at login, so a later
@@ -21,6 +25,7 @@ pub struct MmSession {
 fn from_row(row: &impl Columns) -> Result<MmSession> {
     Ok(MmSession {
         user_id: row.int("user_id")?,
+        steam_id: row.int("steam_id")? as u64,
         issued_at: from_millis(row.int("issued_at")?),
         expires_at: from_millis(row.int("expires_at")?),
         config_hash: row.int("config_hash")?,
@@ -64,8 +69,9 @@ impl<'a> Sessions<'a> {
         let row = self
             .hot
             .optional(
-                "SELECT user_id, issued_at, expires_at, config_hash FROM mm_sessions \
-                 WHERE token_digest = $1 AND expires_at > $2",
+                "SELECT s.user_id, a.steam_id, s.issued_at, s.expires_at, s.config_hash \
+                 FROM mm_sessions s JOIN mm_accounts a ON a.user_id = s.user_id \
+                 WHERE s.token_digest = $1 AND s.expires_at > $2",
                 args![token_digest, to_millis(now)],
             )
             .await?;
@@ -84,7 +90,7 @@ impl<'a> Sessions<'a> {
         now: DateTime<Utc>,
     ) -> Result<Option<MmSession>> {
         let row = sqlx::query(
-            "SELECT s.user_id, s.issued_at, s.expires_at, s.config_hash \
+            "SELECT s.user_id, a.steam_id, s.issued_at, s.expires_at, s.config_hash \
              FROM mm_sessions s JOIN mm_accounts a ON a.user_id = s.user_id \
              WHERE s.client_addr = $1 AND a.display_name = $2 AND s.expires_at > $3 \
              ORDER BY s.issued_at DESC, s.user_id DESC LIMIT 1",
@@ -154,6 +160,7 @@ mod tests {
             .unwrap();
         let session = MmSession {
             user_id: account.user_id,
+            steam_id: account.steam_id,
             issued_at: at,
             expires_at: at + Duration::hours(6),
             config_hash: 1,

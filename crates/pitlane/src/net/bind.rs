@@ -15,6 +15,26 @@ pub struct BindError {
     pub fix: String,
 }
 
+/// Connections the kernel queues before `accept`. The standard library's
+/// 128 overflows when a season start or a 512-player load connects at
+/// once, and each overflowed client waits a second for its SYN to be
+/// resent; the kernel caps this at `net.core.somaxconn` (4096 on current
+/// Linux).
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As the standard library does: a restarted server can bind again at
+    // once although the old one's connections are in TIME_WAIT.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// `what` names the listener for the operator ("Micro Machines HTTP"),
 /// `config_key` the `[listen]` key that moves it.
 pub async fn bind(
@@ -22,7 +42,7 @@ pub async fn bind(
     what: &'static str,
     config_key: &str,
 ) -> Result<TcpListener, BindError> {
-    TcpListener::bind(addr).await.map_err(|e| {
+    listen(addr).map_err(|e| {
         let port = addr.port();
         let elsewhere = format!(
             "or set another address in the config file, e.g. [listen] {config_key} = \"{}:{}\"",

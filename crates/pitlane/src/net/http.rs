@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use http_body_util::{BodyExt, Full};
 use pitlane_tls::PortAcceptor;
 use pitlane_web::metrics::NO_GAME;
@@ -267,14 +267,19 @@ async fn serve_connection<IO>(
         served += 1;
         let keep_alive = head.keep_alive && body_fits && !over_limit && !*shutdown.borrow();
         let (parts, body) = response.into_parts();
-        let answer = http1::encode_response(
-            &parts,
-            &full_bytes(body).await,
-            head_only,
-            keep_alive,
-            http10,
-        );
-        if write_all(&mut io, &answer).await.is_err() || !keep_alive {
+        let body = full_bytes(body).await;
+        let sent = if head_only || body.len() <= http1::COPY_BODY_UP_TO {
+            let answer = http1::encode_response(&parts, &body, head_only, keep_alive, http10);
+            write_all(&mut io, &answer).await
+        } else {
+            let head = http1::encode_head(&parts, body.len(), None, keep_alive, http10);
+            let mut answer = Bytes::from(head).chain(body);
+            match io.write_all_buf(&mut answer).await {
+                Ok(()) => io.flush().await,
+                Err(e) => Err(e),
+            }
+        };
+        if sent.is_err() || !keep_alive {
             let _ = io.shutdown().await;
             return;
         }

@@ -119,17 +119,23 @@ pub fn parse_head(buf: &[u8], max_len: usize) -> Result<Option<Head>, (HeadError
     }))
 }
 
-/// The bytes of an answer: status line, the handler's headers, the length,
-/// the date, and the body unless the request was a HEAD. Any length or
-/// connection header the handler set is replaced by the true one.
-pub fn encode_response(
+/// Bodies up to this size are copied behind the head and sent in one
+/// write; larger ones (a Login answer is 58 KB) are sent from where they
+/// are, head and body in one vectored write, instead of being copied.
+pub const COPY_BODY_UP_TO: usize = 4096;
+
+/// The head of an answer: status line, the handler's headers, the length,
+/// the date. Any length or connection header the handler set is replaced
+/// by the true one. With `body` given, it follows the head in the same
+/// buffer.
+pub fn encode_head(
     parts: &http::response::Parts,
-    body: &Bytes,
-    head_only: bool,
+    body_len: usize,
+    body: Option<&[u8]>,
     keep_alive: bool,
     http10: bool,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(192 + parts.headers.len() * 48 + body.len());
+    let mut out = Vec::with_capacity(192 + parts.headers.len() * 48 + body.map_or(0, <[u8]>::len));
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(parts.status.as_str().as_bytes());
     out.push(b' ');
@@ -141,11 +147,7 @@ pub fn encode_response(
         }
         push_header(&mut out, name.as_str(), value.as_bytes());
     }
-    push_header(
-        &mut out,
-        "content-length",
-        body.len().to_string().as_bytes(),
-    );
+    push_header(&mut out, "content-length", body_len.to_string().as_bytes());
     with_date(|date| push_header(&mut out, "date", date));
     if !keep_alive {
         push_header(&mut out, "connection", b"close");
@@ -153,10 +155,22 @@ pub fn encode_response(
         push_header(&mut out, "connection", b"keep-alive");
     }
     out.extend_from_slice(b"\r\n");
-    if !head_only {
+    if let Some(body) = body {
         out.extend_from_slice(body);
     }
     out
+}
+
+/// A whole answer in one buffer (no body after a HEAD request).
+pub fn encode_response(
+    parts: &http::response::Parts,
+    body: &Bytes,
+    head_only: bool,
+    keep_alive: bool,
+    http10: bool,
+) -> Vec<u8> {
+    let shown = (!head_only).then_some(&body[..]);
+    encode_head(parts, body.len(), shown, keep_alive, http10)
 }
 
 /// An answer without a handler: the head could not be read far enough to
@@ -311,6 +325,11 @@ mod tests {
         let head = String::from_utf8(encode_response(&parts, &body, true, false, false)).unwrap();
         assert!(head.contains("content-length: 5\r\n") && head.contains("connection: close\r\n"));
         assert!(head.ends_with("\r\n\r\n"), "{head}");
+        let alone = String::from_utf8(encode_head(&parts, 60_000, None, true, false)).unwrap();
+        assert!(
+            alone.contains("content-length: 60000\r\n") && alone.ends_with("GMT\r\n\r\n"),
+            "{alone}"
+        );
         let bare = String::from_utf8(bare_response(StatusCode::BAD_REQUEST)).unwrap();
         assert!(
             bare.starts_with("HTTP/1.1 400 Bad Request\r\n") && bare.contains("connection: close")
