@@ -336,6 +336,34 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any bytes: an answer, never a panic; a parsed head never claims
+        /// more bytes than it was given, and encoding the answer for it
+        /// works.
+        #[test]
+        fn any_bytes_parse_or_are_refused(input in proptest::collection::vec(proptest::num::u8::ANY, 0..600), max in 16usize..1024) {
+            if let Ok(Some(head)) = parse_head(&input, max) {
+                proptest::prop_assert!(head.len <= input.len() && head.len <= max);
+                let (parts, ()) = http::Response::new(()).into_parts();
+                let body = Bytes::from(input.clone());
+                let answer = encode_response(&parts, &body, false, head.keep_alive, false);
+                proptest::prop_assert!(answer.ends_with(&input));
+            }
+        }
+
+        /// Every well-formed game-like head parses to what was written.
+        #[test]
+        fn written_heads_parse_back(path in "/[A-Za-z0-9/._-]{0,80}", length in 0u64..1_000_000, close in proptest::bool::ANY, value in "[ -~]{0,40}") {
+            let connection = if close { "Connection: close\r\n" } else { "" };
+            let text = format!("POST {path} HTTP/1.1\r\nHost: x\r\nX-Any: {}\r\n{connection}Content-Length: {length}\r\n\r\n", value.trim());
+            let head = parse_head(text.as_bytes(), 16 * 1024).unwrap().unwrap();
+            proptest::prop_assert_eq!(head.parts.uri.path(), if path.is_empty() { "/" } else { path.as_str() });
+            proptest::prop_assert_eq!(head.body_len, length);
+            proptest::prop_assert_eq!(head.len, text.len());
+            proptest::prop_assert_eq!(head.keep_alive, !close);
+        }
+    }
+
     #[test]
     fn no_input_panics_the_parser() {
         // A cheap sweep here; the fuzz target covers the rest.
