@@ -1,8 +1,10 @@
 //! Pieces every Pitlane game shares: the operator's configuration, the clock
-//! (real or driven by tests), the season calendar and unguessable ids.
+//! (real or driven by tests), the season calendar and unguessable ids, and
+//! HTTP/1.1's wire format as both games' HTTP listeners speak it.
 
 pub mod clock;
 pub mod config;
+pub mod http1;
 pub mod ids;
 pub mod recording;
 pub mod seasons;

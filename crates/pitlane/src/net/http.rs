@@ -15,8 +15,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 
-use super::http1;
 use crate::app::App;
+use pitlane_core::http1;
 use pitlane_core::recording::{Channel, ConnectionLog};
 
 #[derive(Debug, Clone, Copy)]

@@ -3,5 +3,4 @@
 
 pub mod bind;
 pub mod http;
-pub mod http1;
 pub mod limits;

@@ -209,6 +209,34 @@ fn with_date<R>(f: impl FnOnce(&[u8]) -> R) -> R {
     })
 }
 
+/// The fuzz target's entry point (`fuzz/fuzz_targets/http_head.rs`, and
+/// replayed by `cargo test`): the first byte picks the head size limit
+/// (64 to 16,384 bytes), the rest is what a client sent. Whatever the
+/// bytes, the parser answers; a parsed head lies within the input and the
+/// limit, and its answer can be written.
+pub fn fuzz(data: &[u8]) {
+    let Some((&pick, input)) = data.split_first() else {
+        return;
+    };
+    let max = 64 * (usize::from(pick) + 1);
+    match parse_head(input, max) {
+        Ok(Some(head)) => {
+            assert!(
+                head.len <= input.len() && head.len <= max,
+                "head beyond its input"
+            );
+            let (parts, ()) = http::Response::new(()).into_parts();
+            let body = Bytes::copy_from_slice(&input[head.len..]);
+            let answer = encode_response(&parts, &body, false, head.keep_alive, false);
+            assert!(answer.ends_with(&body), "answer without its body");
+        }
+        Ok(None) => assert!(input.len() < max, "an over-long head was left waiting"),
+        Err((error, _)) => {
+            let _ = bare_response(error.status());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
