@@ -65,18 +65,17 @@ pub fn init(filter: &str, data_dir: Option<&Path>) -> Vec<WorkerGuard> {
         guards.push(guard);
         writer
     };
-    let (coloured, plain) = match file {
-        _ if std::io::stdout().is_terminal() => {
-            let coloured = fmt::layer()
-                .with_target(false)
-                .with_writer(queue(Box::new(std::io::stdout())));
-            (Some(coloured), file.map(|f| plain(queue(Box::new(f)))))
-        }
-        Some(file) => (
-            None,
-            Some(plain(queue(Box::new(Both(std::io::stdout(), file))))),
-        ),
-        None => (None, Some(plain(queue(Box::new(std::io::stdout()))))),
+    let (coloured, plain) = if std::io::stdout().is_terminal() {
+        let coloured = fmt::layer()
+            .with_target(false)
+            .with_writer(queue(Box::new(std::io::stdout())));
+        (Some(coloured), file.map(|f| plain(queue(Box::new(f)))))
+    } else {
+        let out: Box<dyn Write + Send> = match file {
+            Some(file) => Box::new(Both(std::io::stdout(), file)),
+            None => Box::new(std::io::stdout()),
+        };
+        (None, Some(plain(queue(out))))
     };
     let _ = tracing_subscriber::registry()
         .with(filter)

@@ -202,8 +202,7 @@ async fn serve_connection<IO>(
                             "send the request body with a Content-Length",
                         );
                         app.count(path, &response, started);
-                        let (parts, body) = response.into_parts();
-                        http1::encode_response(&parts, &full_bytes(body).await, false, false, false)
+                        write_response(&mut io, response, false, false, false).await
                     }
                     None => {
                         app.metrics.record_request(
@@ -212,11 +211,10 @@ async fn serve_connection<IO>(
                             error.status().as_u16(),
                             started.elapsed(),
                         );
-                        http1::bare_response(error.status())
+                        write_all(&mut io, &http1::bare_response(error.status())).await
                     }
                 };
-                tracing::debug!(%peer, status = error.status().as_u16(), "unreadable request head");
-                let _ = write_all(&mut io, &answer).await;
+                tracing::debug!(%peer, status = error.status().as_u16(), sent = answer.is_ok(), "unreadable request head");
                 return;
             }
         };
@@ -266,19 +264,7 @@ async fn serve_connection<IO>(
         };
         served += 1;
         let keep_alive = head.keep_alive && body_fits && !over_limit && !*shutdown.borrow();
-        let (parts, body) = response.into_parts();
-        let body = full_bytes(body).await;
-        let sent = if head_only || body.len() <= http1::COPY_BODY_UP_TO {
-            let answer = http1::encode_response(&parts, &body, head_only, keep_alive, http10);
-            write_all(&mut io, &answer).await
-        } else {
-            let head = http1::encode_head(&parts, body.len(), None, keep_alive, http10);
-            let mut answer = Bytes::from(head).chain(body);
-            match io.write_all_buf(&mut answer).await {
-                Ok(()) => io.flush().await,
-                Err(e) => Err(e),
-            }
-        };
+        let sent = write_response(&mut io, response, head_only, keep_alive, http10).await;
         if sent.is_err() || !keep_alive {
             let _ = io.shutdown().await;
             return;
@@ -375,8 +361,8 @@ async fn read_body<IO: AsyncRead + AsyncWrite + Unpin>(
 
 /// Runs a request's handler while watching the socket: `None` when the
 /// client closed first (the handler is dropped, which cancels it). Bytes a
-/// client sends meanwhile are kept for the next request, up to one head's
-/// worth.
+/// client sends meanwhile are kept for the next request, up to one
+/// largest head and body's worth.
 async fn run_watching<IO, F>(
     io: &mut IO,
     buf: &mut Vec<u8>,
@@ -404,9 +390,27 @@ async fn write_all<IO: AsyncWrite + Unpin>(io: &mut IO, bytes: &[u8]) -> std::io
     io.flush().await
 }
 
-async fn full_bytes(body: Full<Bytes>) -> Bytes {
-    body.collect()
+/// Writes a handler's answer: small bodies copied behind the head in one
+/// buffer, large ones sent from where they are with the head in one
+/// vectored write.
+async fn write_response<IO: AsyncWrite + Unpin>(
+    io: &mut IO,
+    response: http::Response<Full<Bytes>>,
+    head_only: bool,
+    keep_alive: bool,
+    http10: bool,
+) -> std::io::Result<()> {
+    let (parts, body) = response.into_parts();
+    let body = body
+        .collect()
         .await
         .map(|c| c.to_bytes())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if head_only || body.len() <= http1::COPY_BODY_UP_TO {
+        let answer = http1::encode_response(&parts, &body, head_only, keep_alive, http10);
+        return write_all(io, &answer).await;
+    }
+    let head = http1::encode_head(&parts, body.len(), None, keep_alive, http10);
+    io.write_all_buf(&mut Bytes::from(head).chain(body)).await?;
+    io.flush().await
 }
