@@ -9,7 +9,7 @@ mod common;
 mod mco_support;
 
 use chrono::TimeDelta;
-use common::{capture_time, test_config, TestServer};
+use common::{capture_time, metric_value, scrape, test_config, TestServer};
 use mco_support::{ask, lobby, log_in, mcots, ticket};
 use motorcity::catalogue::{self, StockRules};
 use motorcity::http::AuthLoginResponse;
@@ -29,6 +29,16 @@ async fn start(
     db: &TestDatabase,
     change: impl FnOnce(&mut MotorCitySettings),
 ) -> (TestServer, TestDatabase) {
+    start_on(db, false, capture_time(), change).await
+}
+
+/// [`start`] with HTTPS on or off, its clock starting at `now`.
+async fn start_on(
+    db: &TestDatabase,
+    https: bool,
+    now: chrono::DateTime<chrono::Utc>,
+    change: impl FnOnce(&mut MotorCitySettings),
+) -> (TestServer, TestDatabase) {
     let fresh = if db.url.starts_with("sqlite") {
         TestDatabase::sqlite()
     } else {
@@ -36,8 +46,9 @@ async fn start(
     };
     let data_dir = tempfile::tempdir().unwrap();
     let mut config = test_config(&fresh, data_dir.path());
+    config.tls.enabled = https;
     change(&mut config.motorcity);
-    let t = TestServer::start_with(config, data_dir, ManualClock::new(capture_time())).await;
+    let t = TestServer::start_with(config, data_dir, ManualClock::new(now)).await;
     (t, fresh)
 }
 
@@ -63,17 +74,7 @@ async fn start_tls(
     db: &TestDatabase,
     change: impl FnOnce(&mut MotorCitySettings),
 ) -> (TestServer, TestDatabase) {
-    let fresh = if db.url.starts_with("sqlite") {
-        TestDatabase::sqlite()
-    } else {
-        TestDatabase::postgres().await.unwrap()
-    };
-    let data_dir = tempfile::tempdir().unwrap();
-    let mut config = test_config(&fresh, data_dir.path());
-    config.tls.enabled = true;
-    change(&mut config.motorcity);
-    let t = TestServer::start_with(config, data_dir, ManualClock::new(chrono::Utc::now())).await;
-    (t, fresh)
+    start_on(db, true, chrono::Utc::now(), change).await
 }
 
 /// AuthLogin over HTTPS, as the game sends it, trusting only the server's CA.
@@ -93,21 +94,10 @@ async fn auth_login_https(t: &TestServer, user: &str, password: &str) -> AuthLog
 /// `pitlane_mco_password_checks_total` from `/metrics` on the admin
 /// listener: (cache, argon2).
 async fn password_checks_metric(t: &TestServer) -> (f64, f64) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let web = t.server.listening.web.expect("the admin listener");
-    let mut stream = tokio::net::TcpStream::connect(web).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).unwrap();
+    let text = scrape(t.server.listening.web.expect("the admin listener")).await;
     let value = |via: &str| -> f64 {
-        let series = format!("pitlane_mco_password_checks_total{{via=\"{via}\"}} ");
-        text.lines()
-            .find_map(|line| line.strip_prefix(series.as_str())?.parse().ok())
-            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+        let series = format!("pitlane_mco_password_checks_total{{via=\"{via}\"}}");
+        metric_value(&text, &series).unwrap_or_else(|| panic!("no {series} in\n{text}"))
     };
     (value("cache"), value("argon2"))
 }

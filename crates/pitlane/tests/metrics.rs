@@ -8,7 +8,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{test_config, TestServer};
+use common::{metric_value, scrape, test_config, TestServer};
 use pitlane_core::ManualClock;
 use pitlane_sim::mmws::{Search, ENTER_MATCHMAKING_PATH, UPDATE_TITLE_PATH};
 use pitlane_store::testing::databases;
@@ -17,30 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const A: u64 = 76561198081105540;
 const B: u64 = 76561197960287930;
 
-/// `/metrics` from the admin listener, over a plain connection.
-async fn scrape(web: SocketAddr) -> String {
-    let mut stream = tokio::net::TcpStream::connect(web).await.unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    body.to_string()
-}
-
-/// The value of one series, `None` when absent.
-fn value(metrics: &str, series: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 fn sample(metrics: &str, series: &str) -> f64 {
-    value(metrics, series).unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
+    metric_value(metrics, series).unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
 }
 
 fn requests(game: &str, operation: &str, status: u16) -> String {
@@ -56,7 +34,7 @@ async fn until(web: SocketAddr, series: &str, wanted: f64) -> String {
     let mut last = String::new();
     for _ in 0..600 {
         last = scrape(web).await;
-        if value(&last, series) == Some(wanted) {
+        if metric_value(&last, series) == Some(wanted) {
             return last;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -218,7 +196,7 @@ async fn metrics_count_every_answer_refusal_and_open_thing() {
                 "{label}: {limit}"
             );
         }
-        assert!(value(
+        assert!(metric_value(
             &m,
             "pitlane_limit_hits_total{limit=\"requests_per_second_per_address\"}"
         )
@@ -229,7 +207,7 @@ async fn metrics_count_every_answer_refusal_and_open_thing() {
         assert!(sample(&m, "pitlane_database_connections{state=\"open\"}") >= 1.0);
         // SQLite: every Login above was one lane job, answered after a
         // group commit; nothing waits once the calls have returned.
-        let lane_done = value(&m, "pitlane_sqlite_lane_jobs{state=\"done\"}");
+        let lane_done = metric_value(&m, "pitlane_sqlite_lane_jobs{state=\"done\"}");
         if *label == "sqlite" {
             let done = lane_done.expect("the SQLite lane's jobs");
             let commits = sample(&m, "pitlane_sqlite_lane_commits");
