@@ -37,6 +37,11 @@ pub fn user_facing_id(len: usize) -> String {
         .collect()
 }
 
+/// 32 random bits from the operating system.
+pub fn random_u32() -> u32 {
+    OsRng.next_u32()
+}
+
 /// `n` random bytes as upper-case hex: GUID-like session ids and race keys.
 pub fn upper_hex(n: usize) -> String {
     let mut bytes = vec![0u8; n];

@@ -111,6 +111,8 @@ pub struct Store {
     url: Url,
     /// This process's name among the instances sharing the database.
     instance_id: std::sync::Arc<str>,
+    /// Live Micro Machines sessions, so requests skip the database lookup.
+    sessions: std::sync::Arc<mmws::SessionCache>,
 }
 
 /// A database URL that never prints its password.
@@ -174,6 +176,7 @@ impl Store {
             backend,
             url: Url(url),
             instance_id: instances::new_instance_id().into(),
+            sessions: std::sync::Arc::default(),
         })
     }
 
@@ -260,11 +263,11 @@ impl Store {
 
     /// Login's reads and writes as one piece (one job on SQLite).
     pub fn mm_logins(&self) -> mmws::Logins<'_> {
-        mmws::Logins::new(self.hot())
+        mmws::Logins::new(self.hot(), &self.sessions)
     }
 
     pub fn mm_sessions(&self) -> mmws::Sessions<'_> {
-        mmws::Sessions::new(&self.pool, self.hot())
+        mmws::Sessions::new(&self.pool, self.hot(), &self.sessions)
     }
 
     pub fn mm_scores(&self) -> mmws::Scores<'_> {
@@ -324,7 +327,7 @@ impl Store {
     }
 
     pub fn mm_bans(&self) -> mmws::Bans<'_> {
-        mmws::Bans::new(&self.pool, self.hot())
+        mmws::Bans::new(&self.pool, self.hot(), &self.sessions)
     }
 
     pub fn mco_garage(&self) -> mco::Garage<'_> {

@@ -425,6 +425,18 @@ fn register_gauges(
             ]
         },
     );
+    let sessions = store.clone();
+    metrics.add_gauge(
+        "pitlane_mm_session_lookups",
+        "Micro Machines session lookups since start (a running total), by where they were answered: cache (confirmed by the database within the last few seconds) or database.",
+        move || {
+            let n = sessions.mm_sessions().lookups();
+            vec![
+                ("{via=\"cache\"}".into(), n.cache as f64),
+                ("{via=\"database\"}".into(), n.database as f64),
+            ]
+        },
+    );
     if store.sqlite_lane_stats().is_some() {
         let lane = store.clone();
         metrics.add_gauge(

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use pitlane_core::clock::{from_millis, to_millis};
 use sqlx::AnyPool;
 
+use super::SessionCache;
 use crate::exec::{args, Columns, Exec, Statements};
 use crate::Result;
 
@@ -43,11 +44,16 @@ pub struct Bans<'a> {
     pool: &'a AnyPool,
     /// Login's ban check (the SQLite lane).
     hot: Exec<'a>,
+    sessions: &'a SessionCache,
 }
 
 impl<'a> Bans<'a> {
-    pub(crate) fn new(pool: &'a AnyPool, hot: Exec<'a>) -> Self {
-        Self { pool, hot }
+    pub(crate) fn new(pool: &'a AnyPool, hot: Exec<'a>, sessions: &'a SessionCache) -> Self {
+        Self {
+            pool,
+            hot,
+            sessions,
+        }
     }
 
     /// Bans (or re-bans with new terms) a Steam account and ends its live
@@ -84,6 +90,7 @@ impl<'a> Bans<'a> {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.sessions.forget_steam_id(steam_id);
         Ok(())
     }
 

@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{bans, progression, scores, sessions, MmAccount, MmBan, MmSession, SeasonScore};
+use super::{
+    bans, progression, scores, sessions, MmAccount, MmBan, MmSession, SeasonScore, SessionCache,
+};
 use crate::exec::Exec;
 use crate::Result;
 
@@ -53,15 +55,18 @@ pub enum Standing {
 
 pub struct Logins<'a> {
     hot: Exec<'a>,
+    sessions: &'a SessionCache,
 }
 
 impl<'a> Logins<'a> {
-    pub(crate) fn new(hot: Exec<'a>) -> Self {
-        Self { hot }
+    pub(crate) fn new(hot: Exec<'a>, sessions: &'a SessionCache) -> Self {
+        Self { hot, sessions }
     }
 
     pub async fn login(&self, attempt: LoginAttempt) -> Result<LoginOutcome> {
-        self.hot
+        let digest = attempt.token_digest.clone();
+        let outcome = self
+            .hot
             .run(move |st| {
                 Box::pin(async move {
                     let a = &attempt;
@@ -112,6 +117,10 @@ impl<'a> Logins<'a> {
                     })
                 })
             })
-            .await
+            .await?;
+        if let LoginOutcome::LoggedIn { session, .. } = &outcome {
+            self.sessions.put(&digest, session);
+        }
+        Ok(outcome)
     }
 }

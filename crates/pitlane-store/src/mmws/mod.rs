@@ -8,6 +8,7 @@ mod progression;
 mod races;
 mod scores;
 mod season_starts;
+mod session_cache;
 mod sessions;
 
 pub use accounts::{Accounts, MmAccount};
@@ -21,4 +22,5 @@ pub use progression::{ClaimOutcome, PointsClaim, Progression, Rollover, SeasonRu
 pub use races::{RaceInfo, RaceSummary, Races};
 pub use scores::{LeaderboardRow, Scores, SeasonScore};
 pub use season_starts::{SeasonStart, SeasonStarts};
+pub use session_cache::{SessionCache, SessionLookups, RECHECK_AFTER as SESSION_RECHECK_AFTER};
 pub use sessions::{MmSession, Sessions};

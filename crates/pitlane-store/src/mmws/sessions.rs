@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use pitlane_core::clock::{from_millis, to_millis};
 use sqlx::AnyPool;
 
+use super::{SessionCache, SessionLookups};
 use crate::exec::{args, Columns, Exec, Statements};
 use crate::Result;
 
@@ -36,11 +37,12 @@ pub struct Sessions<'a> {
     pool: &'a AnyPool,
     /// Login's and every request's session statements (the SQLite lane).
     hot: Exec<'a>,
+    cache: &'a SessionCache,
 }
 
 impl<'a> Sessions<'a> {
-    pub(crate) fn new(pool: &'a AnyPool, hot: Exec<'a>) -> Self {
-        Self { pool, hot }
+    pub(crate) fn new(pool: &'a AnyPool, hot: Exec<'a>, cache: &'a SessionCache) -> Self {
+        Self { pool, hot, cache }
     }
 
     /// Stores a new session in place of the account's earlier one: each
@@ -58,14 +60,20 @@ impl<'a> Sessions<'a> {
             session.clone(),
             client_addr.to_owned(),
         );
+        let stored = session.clone();
         self.hot
             .run(move |st| Box::pin(async move { start_in(st, &digest, &session, &addr).await }))
             .await?;
+        self.cache.put(token_digest, &stored);
         Ok(())
     }
 
-    /// The live session behind a token digest, if it has not expired.
+    /// The live session behind a token digest, if it has not expired: from
+    /// the cache when the database confirmed it recently (`session_cache`).
     pub async fn find(&self, token_digest: &str, now: DateTime<Utc>) -> Result<Option<MmSession>> {
+        if let Some(session) = self.cache.get(token_digest, now) {
+            return Ok(Some(session));
+        }
         let row = self
             .hot
             .optional(
@@ -75,7 +83,18 @@ impl<'a> Sessions<'a> {
                 args![token_digest, to_millis(now)],
             )
             .await?;
-        row.as_ref().map(from_row).transpose()
+        let session = row.as_ref().map(from_row).transpose()?;
+        match &session {
+            Some(session) => self.cache.put(token_digest, session),
+            None => self.cache.forget_digest(token_digest),
+        }
+        Ok(session)
+    }
+
+    /// Session lookups since the store was opened, by where they were
+    /// answered.
+    pub fn lookups(&self) -> SessionLookups {
+        self.cache.lookups()
     }
 
     /// The most recent live session started from `client_addr` by an
@@ -175,6 +194,59 @@ mod tests {
             .await
             .unwrap();
         account.user_id
+    }
+
+    /// The cache in front of `find` must never answer for a session the
+    /// database would refuse: replaced by a newer login, ended by a ban.
+    #[tokio::test]
+    async fn cached_sessions_end_with_a_newer_login_and_a_ban() {
+        for db in databases().await {
+            let store = Store::open(&db.url).await.unwrap();
+            let sessions = store.mm_sessions();
+            let steam_id = 76561198081105540;
+            let user = login(&store, steam_id, "Heatray", "10.0.0.1", t0()).await;
+            let first = format!("digest-{steam_id}-{}", t0().timestamp());
+            let soon = t0() + Duration::seconds(1);
+            let found = sessions.find(&first, soon).await.unwrap();
+            assert_eq!(found.map(|s| s.user_id), Some(user), "{}", db.label);
+            let before = sessions.lookups();
+
+            let later = t0() + Duration::minutes(1);
+            login(&store, steam_id, "Heatray", "10.0.0.1", later).await;
+            let second = format!("digest-{steam_id}-{}", later.timestamp());
+            assert_eq!(
+                sessions.find(&first, later).await.unwrap(),
+                None,
+                "{}",
+                db.label
+            );
+            assert!(sessions.find(&second, later).await.unwrap().is_some());
+            let after = sessions.lookups();
+            assert_eq!(
+                after.cache - before.cache,
+                1,
+                "the new session came from the cache"
+            );
+            assert_eq!(
+                after.database - before.database,
+                1,
+                "the old one was asked for"
+            );
+
+            store
+                .mm_bans()
+                .ban(steam_id, "cheating", None, "admin", later)
+                .await
+                .unwrap();
+            assert_eq!(
+                sessions.find(&second, later).await.unwrap(),
+                None,
+                "{}",
+                db.label
+            );
+            assert_eq!(sessions.find(&second, later).await.unwrap(), None);
+            store.close().await;
+        }
     }
 
     #[tokio::test]
