@@ -8,9 +8,7 @@
 //! fuzzer. The store-backed part of each operation is left out: what
 //! reaches it has already been parsed and checked here.
 
-use chrono::DateTime;
 use pitlane_core::ids;
-use pitlane_store::mmws::MmSession;
 
 use crate::egonet::login::LoginRequest as EgoNetLogin;
 use crate::egonet::vdic::Dict;
@@ -77,14 +75,7 @@ fn read_fields(op: Operation, e: &Element) {
             let _ = e.required_i64("MaxEntries");
         }
         Operation::EnterMatchmaking2 => {
-            let session = MmSession {
-                user_id: 1,
-                steam_id: 76561198000000001,
-                issued_at: DateTime::UNIX_EPOCH,
-                expires_at: DateTime::UNIX_EPOCH,
-                config_hash: 0,
-            };
-            let _ = parse_search(e, &session, 76561198081105540);
+            let _ = parse_search(e);
         }
         Operation::CancelMatchmaking => {
             let _ = e.required_u64("GroupLobbyId");

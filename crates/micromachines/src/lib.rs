@@ -35,6 +35,7 @@ use crate::http::{route, Failure, Operation};
 use crate::matchmaking::Matchmaker;
 use crate::progression::Divisions;
 use crate::services::account::LoginRequest;
+use crate::services::matchmaking::parse_search;
 use crate::xml::{Element, ParseLimits};
 
 /// The Micro Machines service: shared by every connection of every
@@ -121,7 +122,11 @@ impl MicroMachines {
 
     /// Serves one HTTP request. Never fails: every problem becomes an error
     /// document in the service's own form and a log line.
-    pub async fn handle<B>(&self, request: Request<B>, peer: SocketAddr) -> HttpResponse
+    ///
+    /// The request comes boxed: every async fn it passes through keeps its
+    /// argument for as long as it runs, and a held matchmaking poll runs
+    /// for up to `hold_secs` through seven of them.
+    pub async fn handle<B>(&self, request: Box<Request<B>>, peer: SocketAddr) -> HttpResponse
     where
         B: ::http_body::Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -157,7 +162,7 @@ impl MicroMachines {
     async fn dispatch<B>(
         &self,
         op: Operation,
-        request: Request<B>,
+        request: Box<Request<B>>,
         peer: SocketAddr,
     ) -> Result<HttpResponse, Failure>
     where
@@ -171,7 +176,7 @@ impl MicroMachines {
             }
             _ => {}
         }
-        let body = self.read_body(request).await?;
+        let body = Box::pin(self.read_body(request)).await?;
         tracing::debug!(operation = op.name(), body = %String::from_utf8_lossy(&body), "request body");
         if op.shape_unknown() {
             let shown: String = String::from_utf8_lossy(&body).chars().take(2048).collect();
@@ -189,7 +194,21 @@ impl MicroMachines {
             let body = Box::pin(self.login(request, &addr, now)).await?;
             return Ok(responses::xml(body));
         }
-        let session = Box::pin(self.session(&xml)).await?;
+        if op == Operation::EnterMatchmaking2 {
+            // A poll is held for up to the hold time: it keeps the search,
+            // not the request's text or XML, even while its session is
+            // looked up.
+            let token = xml.required("SessionToken")?.to_owned();
+            let form = parse_search(&xml)?;
+            drop(xml);
+            drop(body);
+            let session = Box::pin(self.session_of(&token)).await?;
+            let search = Box::new(form.by(&session));
+            return Ok(responses::xml(
+                Box::pin(self.enter_matchmaking(search, self.season_of(now))).await?,
+            ));
+        }
+        let session = Box::pin(self.session_of(xml.required("SessionToken")?)).await?;
         match op {
             Operation::UpdateAccountTitle => {
                 Box::pin(self.update_title(&session, &xml)).await?;
@@ -204,16 +223,6 @@ impl MicroMachines {
             Operation::GetEliteRank => Ok(responses::xml(
                 Box::pin(self.get_elite_rank(&session, &xml, now)).await?,
             )),
-            Operation::EnterMatchmaking2 => {
-                let (search, season_id) = self.search_of(&session, &xml, now)?;
-                // A poll is held for up to the hold time: it keeps the
-                // search, not the request's text.
-                drop(xml);
-                drop(body);
-                Ok(responses::xml(
-                    Box::pin(self.enter_matchmaking(search, season_id)).await?,
-                ))
-            }
             Operation::CancelMatchmaking => {
                 Box::pin(self.cancel_matchmaking(&session, &xml)).await?;
                 Ok(responses::void())
@@ -228,6 +237,7 @@ impl MicroMachines {
             Operation::CdnRedirect
             | Operation::ServerStatus
             | Operation::Login
+            | Operation::EnterMatchmaking2
             | Operation::RegisterServer
             | Operation::GetGames
             | Operation::DebugMessage
@@ -237,7 +247,7 @@ impl MicroMachines {
 
     /// Reads the whole body, refusing more than the configured limit before
     /// buffering it.
-    async fn read_body<B>(&self, request: Request<B>) -> Result<Bytes, Failure>
+    async fn read_body<B>(&self, request: Box<Request<B>>) -> Result<Bytes, Failure>
     where
         B: ::http_body::Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -257,7 +267,7 @@ impl MicroMachines {
         if declared.is_some_and(|n| n > self.max_body_bytes as u64) {
             return Err(too_large());
         }
-        match Limited::new(request.into_body(), self.max_body_bytes)
+        match Limited::new((*request).into_body(), self.max_body_bytes)
             .collect()
             .await
         {
@@ -269,9 +279,8 @@ impl MicroMachines {
         }
     }
 
-    /// The session behind the request's `SessionToken`.
-    async fn session(&self, xml: &Element) -> Result<MmSession, Failure> {
-        let token = xml.required("SessionToken")?;
+    /// The session behind a request's `SessionToken`.
+    async fn session_of(&self, token: &str) -> Result<MmSession, Failure> {
         self.store
             .mm_sessions()
             .find(&ids::token_digest(token), self.clock.now())

@@ -234,9 +234,9 @@ proptest! {
             expires_at: DateTime::UNIX_EPOCH,
             config_hash: 0,
         };
-        let search = parse_search(&parse(&body, "EnterMatchmaking2"), &session, 99).unwrap();
+        let search = parse_search(&parse(&body, "EnterMatchmaking2")).unwrap().by(&session);
         prop_assert_eq!(search.user_id, 7);
-        prop_assert_eq!(search.steam_id, 99);
+        prop_assert_eq!(search.steam_id, 76561198000000007);
         prop_assert_eq!(search.group_lobby_id, group_lobby_id);
         prop_assert_eq!(search.game_lobby_id, game_lobby_id);
         prop_assert_eq!(i64::from(search.group_size), group_size);

@@ -34,7 +34,7 @@ impl App {
     /// Host header cannot be relied on (players may use an IP address).
     async fn route<B>(
         &self,
-        request: Request<B>,
+        request: Box<Request<B>>,
         peer: SocketAddr,
         secure: bool,
     ) -> Response<Full<Bytes>>
@@ -88,7 +88,7 @@ impl App {
     /// more than the lookup.
     async fn limited<B>(
         &self,
-        request: Request<B>,
+        request: Box<Request<B>>,
         peer: SocketAddr,
         secure: bool,
         path: &str,
@@ -175,18 +175,30 @@ impl App {
     }
 
     /// [`App::serve_http`], with request and answer written to the
-    /// connection's transcript when recording (the body is read whole
-    /// first, which recording needs anyway).
+    /// connection's transcript when recording.
     pub async fn serve_logged(
         &self,
-        request: Request<Full<Bytes>>,
+        request: Box<Request<Full<Bytes>>>,
         peer: SocketAddr,
         secure: bool,
         log: &ConnectionLog,
     ) -> Response<Full<Bytes>> {
-        if !log.is_on() {
-            return self.serve_http(request, peer, secure).await;
+        if log.is_on() {
+            // Boxed: recording is rare, and its state would otherwise be
+            // part of every request's future, held polls included.
+            return Box::pin(self.serve_recorded(request, peer, secure, log)).await;
         }
+        self.serve_http(request, peer, secure).await
+    }
+
+    /// The body is read whole first, which the transcript needs anyway.
+    async fn serve_recorded(
+        &self,
+        request: Box<Request<Full<Bytes>>>,
+        peer: SocketAddr,
+        secure: bool,
+        log: &ConnectionLog,
+    ) -> Response<Full<Bytes>> {
         use http_body_util::BodyExt;
         let (parts, body) = request.into_parts();
         let body = body
@@ -195,7 +207,7 @@ impl App {
             .map(|c| c.to_bytes())
             .unwrap_or_default();
         log.inbound(&pitlane_record::http_text::request(&parts, &body), &[]);
-        let request = Request::from_parts(parts, Full::new(body));
+        let request = Box::new(Request::from_parts(parts, Full::new(body)));
         let (parts, body) = self.serve_http(request, peer, secure).await.into_parts();
         let body = body
             .collect()
@@ -209,7 +221,7 @@ impl App {
     /// `secure`: whether the request arrived over TLS.
     pub async fn serve_http<B>(
         &self,
-        request: Request<B>,
+        request: Box<Request<B>>,
         peer: SocketAddr,
         secure: bool,
     ) -> Response<Full<Bytes>>

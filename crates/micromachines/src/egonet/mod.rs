@@ -39,7 +39,7 @@ impl MicroMachines {
 
     /// Serves one EgoNet request. Never fails: every problem becomes a
     /// non-zero `X-EgoNet-Result` and a log line.
-    pub(crate) async fn egonet<B>(&self, request: Request<B>, peer: SocketAddr) -> HttpResponse
+    pub(crate) async fn egonet<B>(&self, request: Box<Request<B>>, peer: SocketAddr) -> HttpResponse
     where
         B: ::http_body::Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -74,7 +74,7 @@ impl MicroMachines {
     async fn egonet_call<B>(
         &self,
         called: Called,
-        request: Request<B>,
+        request: Box<Request<B>>,
         peer: SocketAddr,
     ) -> Result<HttpResponse, EgoNetFailure>
     where

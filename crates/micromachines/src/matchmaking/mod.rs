@@ -125,12 +125,12 @@ impl Matchmaker {
     /// "nothing yet" answer after `hold_secs`.
     pub async fn search(
         self: &Arc<Self>,
-        request: SearchRequest,
+        mut request: Box<SearchRequest>,
         season_id: i64,
     ) -> Result<MatchmakingResult, pitlane_store::StoreError> {
-        let request = self.apply_server_rules(request);
+        self.apply_server_rules(&mut request);
         if let Some(shared) = &self.shared {
-            return Box::pin(self.search_shared(shared, request, season_id)).await;
+            return Box::pin(self.search_shared(shared, *request, season_id)).await;
         }
         let session_id = Box::pin(self.next_session_id()).await?;
         let hold = Duration::from_secs_f64(self.settings.hold_secs);
@@ -139,8 +139,10 @@ impl Matchmaker {
         let _poll = PollGuard::enter(self.clone(), &request, started);
         loop {
             let now = Instant::now();
+            // Only the wake-up survives the match: the step itself is not
+            // part of what a held poll keeps.
             let step = self.pool().step(&request, now, session_id);
-            match step {
+            let (notify, until) = match step {
                 Step::Deliver(result) => return Ok(result),
                 Step::Formed(formed) => {
                     Box::pin(self.persist(&formed, season_id)).await;
@@ -150,27 +152,27 @@ impl Matchmaker {
                     if let Some(result) = pool.deliver(request.group_lobby_id, Instant::now()) {
                         return Ok(result);
                     }
+                    continue;
                 }
-                Step::Wait { notify, until } => {
-                    let notified = notify.notified_owned();
-                    tokio::pin!(notified);
-                    notified.as_mut().enable();
-                    // Re-check after arming: a match formed between the step
-                    // and `enable` would otherwise be missed.
-                    if self.pool().is_ready_for(request.group_lobby_id) {
-                        continue;
-                    }
-                    let wake = until.map_or(deadline, |u| u.min(deadline));
-                    tokio::select! {
-                        _ = &mut notified => {}
-                        _ = tokio::time::sleep_until(wake) => {}
-                    }
-                    if Instant::now() >= deadline {
-                        let pool = self.pool();
-                        if !pool.is_ready_for(request.group_lobby_id) {
-                            return Ok(pool.not_yet(&request, session_id));
-                        }
-                    }
+                Step::Wait { notify, until } => (notify, until),
+            };
+            let notified = notify.notified_owned();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // Re-check after arming: a match formed between the step and
+            // `enable` would otherwise be missed.
+            if self.pool().is_ready_for(request.group_lobby_id) {
+                continue;
+            }
+            let wake = until.map_or(deadline, |u| u.min(deadline));
+            tokio::select! {
+                _ = &mut notified => {}
+                _ = tokio::time::sleep_until(wake) => {}
+            }
+            if Instant::now() >= deadline {
+                let pool = self.pool();
+                if !pool.is_ready_for(request.group_lobby_id) {
+                    return Ok(pool.not_yet(&request, session_id));
                 }
             }
         }
@@ -178,7 +180,7 @@ impl Matchmaker {
 
     /// The operator's rules: a forced mode puts every search in one pool,
     /// and a mode without AI fill turns "start now" into a normal search.
-    fn apply_server_rules(&self, mut request: SearchRequest) -> SearchRequest {
+    fn apply_server_rules(&self, request: &mut SearchRequest) {
         if let Some(forced) = &self.settings.forced_rule_set {
             request.queue = QueueKey {
                 game_type: "*".into(),
@@ -194,7 +196,6 @@ impl Matchmaker {
                 request.start_now = false;
             }
         }
-        request
     }
 
     /// Shutting down: every held poll is answered "nothing yet" now (the

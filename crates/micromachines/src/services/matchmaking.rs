@@ -24,11 +24,36 @@ fn short_text(e: &Element, name: &str) -> Result<String, Failure> {
     Ok(value.to_string())
 }
 
-pub fn parse_search(
-    e: &Element,
-    session: &MmSession,
-    steam_id: u64,
-) -> Result<SearchRequest, Failure> {
+/// An EnterMatchmaking2 request's search, read before its session is
+/// looked up: a poll then waits for the session (and is held) without the
+/// request's text or XML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchForm {
+    pub group_lobby_id: u64,
+    pub game_lobby_id: u64,
+    pub queue: QueueKey,
+    pub group_size: u32,
+    pub skill_level: u64,
+    pub start_now: bool,
+}
+
+impl SearchForm {
+    /// The search of the session's player.
+    pub fn by(self, session: &MmSession) -> SearchRequest {
+        SearchRequest {
+            user_id: session.user_id,
+            steam_id: session.steam_id,
+            group_lobby_id: self.group_lobby_id,
+            game_lobby_id: self.game_lobby_id,
+            queue: self.queue,
+            group_size: self.group_size,
+            skill_level: self.skill_level,
+            start_now: self.start_now,
+        }
+    }
+}
+
+pub fn parse_search(e: &Element) -> Result<SearchForm, Failure> {
     let group_size = e
         .optional("GroupSize")
         .map_or(Ok(1), |_| e.required_i64("GroupSize"))?;
@@ -44,9 +69,7 @@ pub fn parse_search(
             .or_else(|_| text.parse::<i64>().map(|v| v.unsigned_abs()))
             .map_err(|_| Failure::bad_request("SkillLevel is not a number"))?,
     };
-    Ok(SearchRequest {
-        user_id: session.user_id,
-        steam_id,
+    Ok(SearchForm {
         group_lobby_id: e.required_u64("GroupLobbyId")?,
         game_lobby_id: e.required_u64("GameLobbyId")?,
         queue: QueueKey {
@@ -78,21 +101,14 @@ pub fn parse_platform_ids(text: &str) -> Vec<u64> {
 }
 
 impl MicroMachines {
-    /// An EnterMatchmaking2 request's search and the season it counts in.
-    pub(crate) fn search_of(
-        &self,
-        session: &MmSession,
-        e: &Element,
-        now: DateTime<Utc>,
-    ) -> Result<(SearchRequest, i64), Failure> {
-        let request = parse_search(e, session, session.steam_id)?;
-        let season_id = i64::from(self.game_config.calendar().at(now).season_id);
-        Ok((request, season_id))
+    /// The season a search made at `now` counts in.
+    pub(crate) fn season_of(&self, now: DateTime<Utc>) -> i64 {
+        i64::from(self.game_config.calendar().at(now).season_id)
     }
 
     pub(crate) async fn enter_matchmaking(
         &self,
-        request: SearchRequest,
+        request: Box<SearchRequest>,
         season_id: i64,
     ) -> Result<String, Failure> {
         let result = self.matchmaker.search(request, season_id).await?;

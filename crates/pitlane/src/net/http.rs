@@ -179,68 +179,23 @@ async fn serve_connection<IO>(
     let mut buf: Vec<u8> = Vec::new();
     let mut served = 0u64;
     loop {
-        let head = match read_head(&mut io, &mut buf, &settings, &mut shutdown).await {
-            Ok(Some(head)) => head,
-            Ok(None) => return,
-            Err(ReadError::Timeout) => {
-                // A kept-alive connection going quiet is normal; one that
-                // never finishes a head is what the deadline is for.
-                if served == 0 || !buf.is_empty() {
-                    app.metrics.limit_hit("header_read_timeout_secs");
-                    tracing::debug!(%peer, "request head not received in time; closing");
-                }
-                return;
-            }
-            Err(ReadError::Io) => return,
-            Err(ReadError::Head(error, path)) => {
-                let started = Instant::now();
-                let answer = match &path {
-                    Some(path) => {
-                        let response = app.refuse(
-                            path,
-                            error.status(),
-                            "send the request body with a Content-Length",
-                        );
-                        app.count(path, &response, started);
-                        write_response(&mut io, response, false, false, false).await
-                    }
-                    None => {
-                        app.metrics.record_request(
-                            NO_GAME,
-                            "unknown",
-                            error.status().as_u16(),
-                            started.elapsed(),
-                        );
-                        write_all(&mut io, &http1::bare_response(error.status())).await
-                    }
-                };
-                tracing::debug!(%peer, status = error.status().as_u16(), sent = answer.is_ok(), "unreadable request head");
-                return;
-            }
+        // Everything about the request head lives in this block, so none of
+        // it stays in the connection's future while the handler runs (a
+        // held poll keeps only what it needs).
+        let next = Box::pin(next_request(
+            &mut io,
+            &mut buf,
+            &settings,
+            &mut shutdown,
+            &app,
+            peer,
+            served,
+        ))
+        .await;
+        let (request, answer) = match next {
+            Next::Request(request, answer) => (request, answer),
+            Next::Close => return,
         };
-        let http10 = head.parts.version == http::Version::HTTP_10;
-        let head_only = head.parts.method == http::Method::HEAD;
-        // A body over the limit is not read: the app refuses the request on
-        // its declared length, and the connection closes after the answer.
-        let body_fits = head.body_len <= settings.max_body_bytes as u64;
-        let body = if body_fits {
-            match read_body(&mut io, &mut buf, &head, &settings).await {
-                Ok(body) => body,
-                Err(ReadError::Timeout) => {
-                    app.metrics.limit_hit("header_read_timeout_secs");
-                    return;
-                }
-                Err(_) => return,
-            }
-        } else {
-            buf = Vec::new();
-            Bytes::new()
-        };
-        if buf.is_empty() {
-            // Nothing pipelined: give the buffer back while the request runs.
-            buf = Vec::new();
-        }
-        let request = http::Request::from_parts(head.parts, Full::new(body));
         let handler = async {
             if over_limit {
                 let started = Instant::now();
@@ -263,13 +218,114 @@ async fn serve_connection<IO>(
             return;
         };
         served += 1;
-        let keep_alive = head.keep_alive && body_fits && !over_limit && !*shutdown.borrow();
-        let sent = write_response(&mut io, response, head_only, keep_alive, http10).await;
+        let keep_alive = answer.keep_alive && !over_limit && !*shutdown.borrow();
+        let sent = write_response(
+            &mut io,
+            response,
+            answer.head_only,
+            keep_alive,
+            answer.http10,
+        )
+        .await;
         if sent.is_err() || !keep_alive {
             let _ = io.shutdown().await;
             return;
         }
     }
+}
+
+/// How the answer to a request is framed, from its head.
+#[derive(Debug, Clone, Copy)]
+struct AnswerShape {
+    head_only: bool,
+    http10: bool,
+    /// The client wants the connection kept and its whole body was read.
+    keep_alive: bool,
+}
+
+enum Next {
+    Request(Box<http::Request<Full<Bytes>>>, AnswerShape),
+    /// The client left, went quiet, or sent a head that was answered with
+    /// an error and the connection closes.
+    Close,
+}
+
+/// Reads the next request, head and body, answering unreadable heads.
+async fn next_request<IO: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut IO,
+    buf: &mut Vec<u8>,
+    settings: &HttpSettings,
+    shutdown: &mut watch::Receiver<bool>,
+    app: &App,
+    peer: std::net::SocketAddr,
+    served: u64,
+) -> Next {
+    let head = match read_head(io, buf, settings, shutdown).await {
+        Ok(Some(head)) => head,
+        Ok(None) => return Next::Close,
+        Err(ReadError::Timeout) => {
+            // A kept-alive connection going quiet is normal; one that
+            // never finishes a head is what the deadline is for.
+            if served == 0 || !buf.is_empty() {
+                app.metrics.limit_hit("header_read_timeout_secs");
+                tracing::debug!(%peer, "request head not received in time; closing");
+            }
+            return Next::Close;
+        }
+        Err(ReadError::Io) => return Next::Close,
+        Err(ReadError::Head(error, path)) => {
+            let started = Instant::now();
+            let answer = match &path {
+                Some(path) => {
+                    let response = app.refuse(
+                        path,
+                        error.status(),
+                        "send the request body with a Content-Length",
+                    );
+                    app.count(path, &response, started);
+                    write_response(io, response, false, false, false).await
+                }
+                None => {
+                    app.metrics.record_request(
+                        NO_GAME,
+                        "unknown",
+                        error.status().as_u16(),
+                        started.elapsed(),
+                    );
+                    write_all(io, &http1::bare_response(error.status())).await
+                }
+            };
+            tracing::debug!(%peer, status = error.status().as_u16(), sent = answer.is_ok(), "unreadable request head");
+            return Next::Close;
+        }
+    };
+    // A body over the limit is not read: the app refuses the request on
+    // its declared length, and the connection closes after the answer.
+    let body_fits = head.body_len <= settings.max_body_bytes as u64;
+    let body = if body_fits {
+        match read_body(io, buf, &head, settings).await {
+            Ok(body) => body,
+            Err(ReadError::Timeout) => {
+                app.metrics.limit_hit("header_read_timeout_secs");
+                return Next::Close;
+            }
+            Err(_) => return Next::Close,
+        }
+    } else {
+        *buf = Vec::new();
+        Bytes::new()
+    };
+    if buf.is_empty() {
+        // Nothing pipelined: give the buffer back while the request runs.
+        *buf = Vec::new();
+    }
+    let shape = AnswerShape {
+        head_only: head.parts.method == http::Method::HEAD,
+        http10: head.parts.version == http::Version::HTTP_10,
+        keep_alive: head.keep_alive && body_fits,
+    };
+    let request = http::Request::from_parts(head.parts, Full::new(body));
+    Next::Request(Box::new(request), shape)
 }
 
 enum ReadError {
@@ -278,16 +334,26 @@ enum ReadError {
     Head(http1::HeadError, Option<String>),
 }
 
+/// First read of a request head, on the stack (see [`read_more`]).
+const HEAD_READ: usize = 512;
+/// Reads while a request runs, on the stack (see [`read_more`]).
+const HELD_READ: usize = 32;
+
 /// Reads more bytes into `buf`, growing it in small steps: most requests
 /// are under 2 KiB. An empty `buf` gets no memory until bytes arrive:
 /// the wait happens with a small buffer on the stack, so an idle or held
 /// connection owns no read buffer.
-async fn read_more<IO: AsyncRead + Unpin>(
+///
+/// `FIRST` is the stack buffer's size, and part of the size of every
+/// future that waits here: 512 bytes for a request head (one read takes a
+/// whole typical head), a few bytes while a request is held (the game does
+/// not pipeline, so what arrives then is almost always the close).
+async fn read_more<const FIRST: usize, IO: AsyncRead + Unpin>(
     io: &mut IO,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<usize> {
     if buf.capacity() == 0 {
-        let mut first = [0u8; 512];
+        let mut first = [0u8; FIRST];
         let n = io.read(&mut first).await?;
         buf.extend_from_slice(&first[..n]);
         return Ok(n);
@@ -319,7 +385,7 @@ async fn read_head<IO: AsyncRead + Unpin>(
         }
         let idle = buf.is_empty();
         let read = tokio::select! {
-            read = tokio::time::timeout_at(deadline, read_more(io, buf)) => read,
+            read = tokio::time::timeout_at(deadline, read_more::<HEAD_READ, _>(io, buf)) => read,
             _ = shutdown.changed(), if idle => return Ok(None),
         };
         match read {
@@ -377,7 +443,7 @@ where
         let room = buf.len() < settings.max_head_bytes + settings.max_body_bytes;
         tokio::select! {
             output = &mut handler => return Some(output),
-            read = read_more(io, buf), if room => match read {
+            read = read_more::<HELD_READ, _>(io, buf), if room => match read {
                 Ok(0) | Err(_) => return None,
                 Ok(_) => {}
             },
@@ -401,16 +467,28 @@ async fn write_response<IO: AsyncWrite + Unpin>(
     http10: bool,
 ) -> std::io::Result<()> {
     let (parts, body) = response.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .unwrap_or_default();
+    let body = full_bytes(body);
     if head_only || body.len() <= http1::COPY_BODY_UP_TO {
         let answer = http1::encode_response(&parts, &body, head_only, keep_alive, http10);
+        drop(parts);
         return write_all(io, &answer).await;
     }
     let head = http1::encode_head(&parts, body.len(), None, keep_alive, http10);
+    drop(parts);
     io.write_all_buf(&mut Bytes::from(head).chain(body)).await?;
     io.flush().await
+}
+
+/// The bytes of a whole body. A `Full` body is ready at once, so this
+/// polls it without awaiting: awaiting would keep the collector's state in
+/// every connection's future.
+fn full_bytes(body: Full<Bytes>) -> Bytes {
+    let mut collect = std::pin::pin!(body.collect());
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::future::Future::poll(collect.as_mut(), &mut cx) {
+        std::task::Poll::Ready(Ok(collected)) => collected.to_bytes(),
+        // `Full` never fails and never waits.
+        std::task::Poll::Ready(Err(never)) => match never {},
+        std::task::Poll::Pending => Bytes::new(),
+    }
 }
