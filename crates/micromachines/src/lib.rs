@@ -126,7 +126,7 @@ impl MicroMachines {
     /// The request comes boxed: every async fn it passes through keeps its
     /// argument for as long as it runs, and a held matchmaking poll runs
     /// for up to `hold_secs` through seven of them.
-    pub async fn handle<B>(&self, request: Box<Request<B>>, peer: SocketAddr) -> HttpResponse
+    pub async fn handle<B>(&self, request: Box<Request<B>>, peer: &SocketAddr) -> HttpResponse
     where
         B: ::http_body::Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -163,7 +163,7 @@ impl MicroMachines {
         &self,
         op: Operation,
         request: Box<Request<B>>,
-        peer: SocketAddr,
+        peer: &SocketAddr,
     ) -> Result<HttpResponse, Failure>
     where
         B: ::http_body::Body<Data = Bytes>,
@@ -190,7 +190,7 @@ impl MicroMachines {
         // matchmaking poll holds only its own operation's state).
         if op == Operation::Login {
             let request = LoginRequest::parse(&xml)?;
-            let addr = egonet::login::link_addr(peer);
+            let addr = egonet::login::link_addr(*peer);
             let body = Box::pin(self.login(request, &addr, now)).await?;
             return Ok(responses::xml(body));
         }

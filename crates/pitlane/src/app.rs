@@ -35,7 +35,7 @@ impl App {
     async fn route<B>(
         &self,
         request: Box<Request<B>>,
-        peer: SocketAddr,
+        peer: &SocketAddr,
         secure: bool,
     ) -> Response<Full<Bytes>>
     where
@@ -49,7 +49,7 @@ impl App {
                     request.method(),
                     uri.path(),
                     uri.query(),
-                    peer,
+                    *peer,
                     secure,
                 ))
                 .await;
@@ -89,7 +89,7 @@ impl App {
     async fn limited<B>(
         &self,
         request: Box<Request<B>>,
-        peer: SocketAddr,
+        peer: &SocketAddr,
         secure: bool,
         path: &str,
     ) -> Response<Full<Bytes>>
@@ -179,7 +179,7 @@ impl App {
     pub async fn serve_logged(
         &self,
         request: Box<Request<Full<Bytes>>>,
-        peer: SocketAddr,
+        peer: &SocketAddr,
         secure: bool,
         log: &ConnectionLog,
     ) -> Response<Full<Bytes>> {
@@ -195,7 +195,7 @@ impl App {
     async fn serve_recorded(
         &self,
         request: Box<Request<Full<Bytes>>>,
-        peer: SocketAddr,
+        peer: &SocketAddr,
         secure: bool,
         log: &ConnectionLog,
     ) -> Response<Full<Bytes>> {
@@ -222,7 +222,7 @@ impl App {
     pub async fn serve_http<B>(
         &self,
         request: Box<Request<B>>,
-        peer: SocketAddr,
+        peer: &SocketAddr,
         secure: bool,
     ) -> Response<Full<Bytes>>
     where

@@ -2,6 +2,7 @@
 //! listeners. The games live in their own crates; this crate only puts
 //! them on the network.
 
+pub mod allocator;
 pub mod app;
 pub mod cli;
 pub mod commands;

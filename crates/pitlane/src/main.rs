@@ -8,6 +8,7 @@ use pitlane_core::config::EXAMPLE;
 use pitlane_core::SystemClock;
 
 fn main() -> ExitCode {
+    pitlane::allocator::tune();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

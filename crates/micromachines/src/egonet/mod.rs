@@ -39,7 +39,11 @@ impl MicroMachines {
 
     /// Serves one EgoNet request. Never fails: every problem becomes a
     /// non-zero `X-EgoNet-Result` and a log line.
-    pub(crate) async fn egonet<B>(&self, request: Box<Request<B>>, peer: SocketAddr) -> HttpResponse
+    pub(crate) async fn egonet<B>(
+        &self,
+        request: Box<Request<B>>,
+        peer: &SocketAddr,
+    ) -> HttpResponse
     where
         B: ::http_body::Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -75,7 +79,7 @@ impl MicroMachines {
         &self,
         called: Called,
         request: Box<Request<B>>,
-        peer: SocketAddr,
+        peer: &SocketAddr,
     ) -> Result<HttpResponse, EgoNetFailure>
     where
         B: ::http_body::Body<Data = Bytes>,
@@ -118,7 +122,7 @@ impl MicroMachines {
         match function {
             Function::Login => self.egonet_login(&body, peer).await,
             Function::DataEvent => {
-                log_unread_body(function, &body, peer);
+                log_unread_body(function, &body, *peer);
                 Ok(answer(
                     ResultCode::Ok,
                     Bytes::from_static(EMPTY),
@@ -131,13 +135,13 @@ impl MicroMachines {
     async fn egonet_login(
         &self,
         body: &[u8],
-        peer: SocketAddr,
+        peer: &SocketAddr,
     ) -> Result<HttpResponse, EgoNetFailure> {
         let dict = Dict::decode(body)
             .map_err(|e| EgoNetFailure::bad_request(format!("unreadable vdic: {e}")))?;
         tracing::debug!(%peer, body = %dict, "EgoNet login request");
         let request = login::LoginRequest::parse(&dict).map_err(EgoNetFailure::bad_request)?;
-        let addr = login::link_addr(peer);
+        let addr = login::link_addr(*peer);
         let now = self.clock.now();
         let session = self
             .store

@@ -133,7 +133,10 @@ impl MicroMachines {
             user_facing_id: &account.user_facing_id,
             user_id: account.user_id,
         };
-        Ok(XmlWriter::document("LoginDetails", &details))
+        // The configuration block is nearly all of the answer; the rest is
+        // well under 2 KB.
+        let size = details.config.members_xml.len() + 2048;
+        Ok(XmlWriter::document_sized("LoginDetails", &details, size))
     }
 
     /// The player's standing in the season running at `now`, from the store.

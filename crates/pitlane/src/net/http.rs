@@ -93,26 +93,23 @@ pub async fn serve(
             Channel::Http
         };
         let log = app.recorder.connection_on(channel, local, peer);
-        let counted = open.open();
+        let over_limit = guard.is_none();
+        if over_limit {
+            tracing::debug!(%peer, "connection limit per address reached");
+        }
+        let mut conn = Box::new(Connection {
+            peer,
+            app,
+            settings,
+            secure: false,
+            over_limit,
+            shutdown: connection_shutdown,
+            log,
+            _slots: (guard, permit, open.open(), running),
+        });
         tokio::spawn(async move {
-            let over_limit = guard.is_none();
-            if over_limit {
-                tracing::debug!(%peer, "connection limit per address reached");
-            }
             match tls {
-                None => {
-                    serve_connection(
-                        stream,
-                        peer,
-                        app,
-                        settings,
-                        false,
-                        over_limit,
-                        connection_shutdown,
-                        log,
-                    )
-                    .await
-                }
+                None => serve_connection(stream, conn).await,
                 // A TLS handshake costs more than the refusal is worth.
                 Some(_) if over_limit => {}
                 // Boxed: a TLS stream and its handshake are far larger than
@@ -123,17 +120,8 @@ pub async fn serve(
                         match tls.accept(stream).await {
                             Ok(accepted) => {
                                 tracing::debug!(%peer, tls = %accepted.stream.describe(), route = ?accepted.route, "TLS connection");
-                                serve_connection(
-                                    accepted.stream,
-                                    peer,
-                                    app,
-                                    settings,
-                                    true,
-                                    false,
-                                    connection_shutdown,
-                                    log,
-                                )
-                                .await
+                                conn.secure = true;
+                                serve_connection(accepted.stream, conn).await
                             }
                             Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         }
@@ -141,10 +129,6 @@ pub async fn serve(
                     .await
                 }
             }
-            drop(guard);
-            drop(permit);
-            drop(counted);
-            drop(running);
         });
     }
     drop(listener);
@@ -159,23 +143,48 @@ pub async fn serve(
     }
 }
 
-/// One HTTP/1.1 connection: requests one after the other (keep-alive),
-/// each read whole before it is handed to the app. Between requests and
-/// while one is held, the connection keeps no read buffer, and it watches
-/// the socket: a client that leaves cancels its request (a held poll ends).
-#[allow(clippy::too_many_arguments)]
-async fn serve_connection<IO>(
-    mut io: IO,
+/// What a connection's task knows besides its stream. Boxed: an async
+/// fn keeps each argument twice for as long as it runs, and a held poll's
+/// connection runs for up to `hold_secs`.
+struct Connection {
     peer: std::net::SocketAddr,
     app: Arc<App>,
     settings: HttpSettings,
     secure: bool,
+    /// The client's address is over its connection share: it gets one
+    /// answer in the game's form, then the connection closes.
     over_limit: bool,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
     log: ConnectionLog,
-) where
+    /// Released when the connection ends: the address's share, the
+    /// listener's connection permit, the open-connections gauge, and the
+    /// drain signal.
+    _slots: (
+        Option<super::limits::ConnectionGuard>,
+        tokio::sync::OwnedSemaphorePermit,
+        pitlane_web::metrics::OpenConnection,
+        mpsc::Sender<()>,
+    ),
+}
+
+/// One HTTP/1.1 connection: requests one after the other (keep-alive),
+/// each read whole before it is handed to the app. Between requests and
+/// while one is held, the connection keeps no read buffer, and it watches
+/// the socket: a client that leaves cancels its request (a held poll ends).
+async fn serve_connection<IO>(mut io: IO, mut conn: Box<Connection>)
+where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let Connection {
+        peer,
+        ref app,
+        ref settings,
+        secure,
+        over_limit,
+        ref mut shutdown,
+        ref log,
+        ..
+    } = *conn;
     let mut buf: Vec<u8> = Vec::new();
     let mut served = 0u64;
     loop {
@@ -183,13 +192,7 @@ async fn serve_connection<IO>(
         // it stays in the connection's future while the handler runs (a
         // held poll keeps only what it needs).
         let next = Box::pin(next_request(
-            &mut io,
-            &mut buf,
-            &settings,
-            &mut shutdown,
-            &app,
-            peer,
-            served,
+            &mut io, &mut buf, &settings, shutdown, &app, peer, served,
         ))
         .await;
         let (request, answer) = match next {
@@ -209,7 +212,7 @@ async fn serve_connection<IO>(
                 app.count(path, &response, started);
                 response
             } else {
-                app.serve_logged(request, peer, secure, &log).await
+                app.serve_logged(request, &peer, secure, log).await
             }
         };
         let Some(response) = run_watching(&mut io, &mut buf, &settings, Box::pin(handler)).await
@@ -219,13 +222,14 @@ async fn serve_connection<IO>(
         };
         served += 1;
         let keep_alive = answer.keep_alive && !over_limit && !*shutdown.borrow();
-        let sent = write_response(
+        // Boxed, as reading is: only the held state stays in the task.
+        let sent = Box::pin(write_response(
             &mut io,
             response,
             answer.head_only,
             keep_alive,
             answer.http10,
-        )
+        ))
         .await;
         if sent.is_err() || !keep_alive {
             let _ = io.shutdown().await;
