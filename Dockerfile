@@ -19,7 +19,5 @@ VOLUME ["/data"]
 # Unprivileged ports inside the container; map 80/443 to them outside.
 EXPOSE 8080 8443 8226 8228 7003 43300 8081
 ENV PITLANE_CONFIG=/etc/pitlane/pitlane.toml PITLANE_DATA_DIR=/data
-# Give freed argon2 blocks back to the system (docs/performance.md).
-ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 ENTRYPOINT ["pitlane"]
 CMD ["serve"]

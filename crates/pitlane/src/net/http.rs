@@ -192,7 +192,7 @@ where
         // it stays in the connection's future while the handler runs (a
         // held poll keeps only what it needs).
         let next = Box::pin(next_request(
-            &mut io, &mut buf, &settings, shutdown, &app, peer, served,
+            &mut io, &mut buf, settings, shutdown, app, peer, served,
         ))
         .await;
         let (request, answer) = match next {
@@ -215,7 +215,7 @@ where
                 app.serve_logged(request, &peer, secure, log).await
             }
         };
-        let Some(response) = run_watching(&mut io, &mut buf, &settings, Box::pin(handler)).await
+        let Some(response) = run_watching(&mut io, &mut buf, settings, Box::pin(handler)).await
         else {
             tracing::debug!(%peer, "client left before its answer");
             return;
