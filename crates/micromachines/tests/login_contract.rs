@@ -3,6 +3,7 @@
 //! number and date formats, and the built-in configuration's values.
 
 use chrono::DateTime;
+use micromachines::contracts::account::login_answer_prefix;
 use micromachines::contracts::{GameInfo, LoginDetails, ScoreInfo, SeasonInfo};
 use micromachines::game_config::{GameConfig, GameConfiguration, TimeParts};
 use micromachines::xml::XmlWriter;
@@ -51,6 +52,10 @@ fn login_details_match_the_official_bytes() {
     };
     let ours = XmlWriter::document("LoginDetails", &details);
     assert_eq!(ours.len(), 57960);
+    // What the server sends: the shared part, then the player's own.
+    let prefix = login_answer_prefix(&rendered);
+    assert_eq!(format!("{prefix}{}", details.own_part()), ours);
+    assert!(prefix.len() > 55_000 && ours.len() - prefix.len() < 2048);
     if ours != OFFICIAL {
         let at = ours
             .bytes()

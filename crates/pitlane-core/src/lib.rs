@@ -2,6 +2,7 @@
 //! (real or driven by tests), the season calendar and unguessable ids, and
 //! HTTP/1.1's wire format as both games' HTTP listeners speak it.
 
+pub mod body;
 pub mod clock;
 pub mod config;
 pub mod http1;

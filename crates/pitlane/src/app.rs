@@ -10,6 +10,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use micromachines::http::Failure;
 use micromachines::MicroMachines;
+use pitlane_core::body::Body;
 
 use crate::mco::McoHttp;
 use crate::net::limits::AddressLimits;
@@ -37,7 +38,7 @@ impl App {
         request: Box<Request<B>>,
         peer: &SocketAddr,
         secure: bool,
-    ) -> Response<Full<Bytes>>
+    ) -> Response<Body>
     where
         B: hyper::body::Body<Data = Bytes> + Send,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -63,9 +64,9 @@ impl App {
     /// A limit's answer in the form of the game the path belongs to: the
     /// operation's XML error document for Micro Machines (the client shows
     /// its message), plain text for Motor City Online's HTTP side.
-    pub fn refuse(&self, path: &str, status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    pub fn refuse(&self, path: &str, status: StatusCode, message: &str) -> Response<Body> {
         let mut response = if self.mco.is_some() && McoHttp::owns_path(path) {
-            let mut r = Response::new(Full::new(Bytes::from(message.to_string())));
+            let mut r = Response::new(Body::from(message.to_string()));
             *r.status_mut() = status;
             r.headers_mut().insert(
                 http::header::CONTENT_TYPE,
@@ -92,7 +93,7 @@ impl App {
         peer: &SocketAddr,
         secure: bool,
         path: &str,
-    ) -> Response<Full<Bytes>>
+    ) -> Response<Body>
     where
         B: hyper::body::Body<Data = Bytes> + Send,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -161,7 +162,7 @@ impl App {
 
     /// Counts an answered request: per game, operation and status, its
     /// latency, and the limit that refused it, if one did.
-    pub fn count(&self, path: &str, response: &Response<Full<Bytes>>, started: Instant) {
+    pub fn count(&self, path: &str, response: &Response<Body>, started: Instant) {
         let (game, operation) = self.labels(path);
         if let Some(hit) = response.extensions().get::<micromachines::http::LimitHit>() {
             self.metrics.limit_hit(hit.0);
@@ -182,7 +183,7 @@ impl App {
         peer: &SocketAddr,
         secure: bool,
         log: &ConnectionLog,
-    ) -> Response<Full<Bytes>> {
+    ) -> Response<Body> {
         if log.is_on() {
             // Boxed: recording is rare, and its state would otherwise be
             // part of every request's future, held polls included.
@@ -198,7 +199,7 @@ impl App {
         peer: &SocketAddr,
         secure: bool,
         log: &ConnectionLog,
-    ) -> Response<Full<Bytes>> {
+    ) -> Response<Body> {
         use http_body_util::BodyExt;
         let (parts, body) = request.into_parts();
         let body = body
@@ -215,7 +216,7 @@ impl App {
             .map(|c| c.to_bytes())
             .unwrap_or_default();
         log.outbound(&pitlane_record::http_text::response(&parts, &body), &[]);
-        Response::from_parts(parts, Full::new(body))
+        Response::from_parts(parts, Body::from(body))
     }
 
     /// `secure`: whether the request arrived over TLS.
@@ -224,7 +225,7 @@ impl App {
         request: Box<Request<B>>,
         peer: &SocketAddr,
         secure: bool,
-    ) -> Response<Full<Bytes>>
+    ) -> Response<Body>
     where
         B: hyper::body::Body<Data = Bytes> + Send,
         B::Error: std::error::Error + Send + Sync + 'static,

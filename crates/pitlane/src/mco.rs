@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode};
-use http_body_util::Full;
 use motorcity::http::{AuthFailure, AuthLoginRequest, AuthLoginResponse, ShardEntry};
 use motorcity::{DirectorySettings, LoginKey, StoreDirectory};
+use pitlane_core::body::Body;
 use pitlane_core::config::MotorCitySettings;
 use pitlane_core::Clock;
 use pitlane_store::Store;
@@ -118,8 +118,8 @@ impl std::fmt::Debug for McoHttp {
     }
 }
 
-fn text(body: impl Into<Bytes>, content_type: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(body.into()));
+fn text(body: impl Into<Bytes>, content_type: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::from(body.into()));
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(content_type),
@@ -166,7 +166,7 @@ impl McoHttp {
         query: Option<&str>,
         peer: SocketAddr,
         secure: bool,
-    ) -> Response<Full<Bytes>> {
+    ) -> Response<Body> {
         let lower = path.to_ascii_lowercase();
         if lower.starts_with(PATCH_PREFIX) {
             return text(

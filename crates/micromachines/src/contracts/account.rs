@@ -14,10 +14,42 @@ pub struct LoginDetails<'a> {
     pub user_id: i64,
 }
 
+const ROOT: &str = "LoginDetails";
+
 impl Contract for LoginDetails<'_> {
     fn write_members(&self, w: &mut XmlWriter) {
-        w.nil("Error");
-        w.object("GameConfigurationData", self.config);
+        write_shared_members(w, self.config);
+        self.write_own_members(w);
+    }
+}
+
+/// The members before the player's own: the same for every player while
+/// the configuration is the same.
+fn write_shared_members(w: &mut XmlWriter, config: &RenderedConfig) {
+    w.nil("Error");
+    w.object("GameConfigurationData", config);
+}
+
+/// The Login answer up to the player's own members (55 KB of 58): built
+/// once per configuration and sent, shared, before [`LoginDetails::own_part`].
+pub fn login_answer_prefix(config: &RenderedConfig) -> String {
+    let mut w = XmlWriter::with_capacity(config.members_xml.len() + 256);
+    w.open_root(ROOT);
+    write_shared_members(&mut w, config);
+    w.into_string()
+}
+
+impl LoginDetails<'_> {
+    /// The rest of the answer after [`login_answer_prefix`]: together they
+    /// are exactly the document of the whole contract.
+    pub fn own_part(&self) -> String {
+        let mut w = XmlWriter::with_capacity(1024);
+        self.write_own_members(&mut w);
+        w.close_root(ROOT);
+        w.into_string()
+    }
+
+    fn write_own_members(&self, w: &mut XmlWriter) {
         w.object("GameInfo", &self.game_info);
         w.uint("PlatformID", self.platform_id);
         // Never non-nil on the official server; its type is unknown.

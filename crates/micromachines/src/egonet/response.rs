@@ -11,7 +11,7 @@
 use bytes::Bytes;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Response, StatusCode};
-use http_body_util::Full;
+use pitlane_core::body::Body;
 
 use super::vdic::EMPTY;
 use crate::http::responses::HttpResponse;
@@ -85,7 +85,7 @@ impl From<pitlane_store::StoreError> for EgoNetFailure {
 /// X-EgoNet-SessionID, X-EgoNet-Result); the cosmetic IIS headers are left
 /// out.
 pub fn answer(code: ResultCode, body: Bytes, session_id: Option<&str>) -> HttpResponse {
-    let mut response = Response::new(Full::new(body));
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));

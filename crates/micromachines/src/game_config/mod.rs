@@ -118,6 +118,9 @@ pub struct RenderedConfig {
     pub time: TimeParts,
     pub hash: i32,
     pub members_xml: String,
+    /// The Login answer's part shared by every player, made by the first
+    /// Login that needs it (`contracts::account::login_answer_prefix`).
+    pub login_prefix: std::sync::OnceLock<bytes::Bytes>,
 }
 
 impl Contract for RenderedConfig {
@@ -265,6 +268,7 @@ impl GameConfiguration {
             time,
             hash,
             members_xml: members,
+            login_prefix: std::sync::OnceLock::new(),
         }
     }
 }

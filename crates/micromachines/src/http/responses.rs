@@ -5,22 +5,22 @@
 use bytes::Bytes;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use http::{Response, StatusCode};
-use http_body_util::Full;
+use pitlane_core::body::Body;
 
 use crate::contracts::error::{ErrorOnly, ServiceError};
 use crate::xml::{XmlError, XmlWriter};
 
-pub type HttpResponse = Response<Full<Bytes>>;
+pub type HttpResponse = Response<Body>;
 
 pub const XML_CONTENT_TYPE: &str = "application/xml; charset=utf-8";
 
-pub fn xml(body: String) -> HttpResponse {
-    with_type(StatusCode::OK, XML_CONTENT_TYPE, Bytes::from(body))
+pub fn xml(body: impl Into<Body>) -> HttpResponse {
+    with_type(StatusCode::OK, XML_CONTENT_TYPE, body)
 }
 
 /// `200`, empty body, no Content-Type: what WCF sent for void operations.
 pub fn void() -> HttpResponse {
-    let mut response = Response::new(Full::new(Bytes::new()));
+    let mut response = Response::new(Body::default());
     *response.status_mut() = StatusCode::OK;
     response
 }
@@ -40,8 +40,12 @@ pub fn cdn_text(body: Bytes) -> HttpResponse {
     response
 }
 
-fn with_type(status: StatusCode, content_type: &'static str, body: Bytes) -> HttpResponse {
-    let mut response = Response::new(Full::new(body));
+fn with_type(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Body>,
+) -> HttpResponse {
+    let mut response = Response::new(body.into());
     *response.status_mut() = status;
     response
         .headers_mut()

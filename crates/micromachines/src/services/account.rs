@@ -1,15 +1,18 @@
 //! `AccountService.svc`: Login and UpdateAccountTitle.
 
+use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use http::StatusCode;
+use pitlane_core::body::Body;
 use pitlane_core::ids;
 use pitlane_core::seasons::SeasonState;
 use pitlane_store::mmws::{LoginAttempt, LoginOutcome, MmSession, Rollover, Standing};
 
+use crate::contracts::account::login_answer_prefix;
 use crate::contracts::{GameInfo, LoginDetails, ScoreInfo, SeasonInfo};
 use crate::http::Failure;
 use crate::steam_ticket::steam_id_from_platform_id;
-use crate::xml::{Element, XmlWriter};
+use crate::xml::Element;
 use crate::MicroMachines;
 
 /// Steam persona names are at most 32 characters; anything far longer is
@@ -68,7 +71,7 @@ impl MicroMachines {
         request: LoginRequest,
         client_addr: &str,
         now: DateTime<Utc>,
-    ) -> Result<String, Failure> {
+    ) -> Result<Body, Failure> {
         let config = self.game_config.at(now);
         let season = self.game_config.calendar().at(now);
         let token = ids::session_token();
@@ -133,10 +136,13 @@ impl MicroMachines {
             user_facing_id: &account.user_facing_id,
             user_id: account.user_id,
         };
-        // The configuration block is nearly all of the answer; the rest is
-        // well under 2 KB.
-        let size = details.config.members_xml.len() + 2048;
-        Ok(XmlWriter::document_sized("LoginDetails", &details, size))
+        // The configuration block, 55 KB of the 58, is the same for every
+        // player: made once per configuration and sent from where it is.
+        let shared = config
+            .login_prefix
+            .get_or_init(|| Bytes::from(login_answer_prefix(&config)))
+            .clone();
+        Ok(Body::parts(shared, Bytes::from(details.own_part())))
     }
 
     /// The player's standing in the season running at `now`, from the store.

@@ -29,23 +29,26 @@ impl XmlWriter {
 
     /// A whole document whose root element is `root`.
     pub fn document<C: Contract + ?Sized>(root: &str, value: &C) -> String {
-        Self::document_sized(root, value, 512)
+        let mut w = XmlWriter::with_capacity(512);
+        w.open_root(root);
+        value.write_members(&mut w);
+        w.close_root(root);
+        w.out
     }
 
-    /// [`XmlWriter::document`] in a buffer of `capacity` bytes, for a
-    /// document whose size is known in advance: a Login answer (58 KB)
-    /// grown from 512 bytes went through eight buffers, and under load
-    /// those freed buffers were most of what the allocator kept.
-    pub fn document_sized<C: Contract + ?Sized>(root: &str, value: &C, capacity: usize) -> String {
-        let mut w = XmlWriter::with_capacity(capacity);
-        w.out.push('<');
-        w.out.push_str(root);
-        w.out.push_str(" xmlns:i=\"");
-        w.out.push_str(XSI);
-        w.out.push_str("\">");
-        value.write_members(&mut w);
-        w.close(root);
-        w.out
+    /// The root element's opening tag, with the document's one namespace
+    /// declaration: for a document written in parts.
+    pub fn open_root(&mut self, root: &str) {
+        self.out.push('<');
+        self.out.push_str(root);
+        self.out.push_str(" xmlns:i=\"");
+        self.out.push_str(XSI);
+        self.out.push_str("\">");
+    }
+
+    /// The root element's closing tag (see [`XmlWriter::open_root`]).
+    pub fn close_root(&mut self, root: &str) {
+        self.close(root);
     }
 
     pub fn into_string(self) -> String {

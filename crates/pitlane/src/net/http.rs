@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
+use pitlane_core::body::Body;
 use pitlane_tls::PortAcceptor;
 use pitlane_web::metrics::NO_GAME;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -461,38 +462,27 @@ async fn write_all<IO: AsyncWrite + Unpin>(io: &mut IO, bytes: &[u8]) -> std::io
 }
 
 /// Writes a handler's answer: small bodies copied behind the head in one
-/// buffer, large ones sent from where they are with the head in one
-/// vectored write.
+/// buffer, large ones sent from where they are (a shared block and the
+/// rest, for a Login) with the head in one vectored write.
 async fn write_response<IO: AsyncWrite + Unpin>(
     io: &mut IO,
-    response: http::Response<Full<Bytes>>,
+    response: http::Response<Body>,
     head_only: bool,
     keep_alive: bool,
     http10: bool,
 ) -> std::io::Result<()> {
     let (parts, body) = response.into_parts();
-    let body = full_bytes(body);
-    if head_only || body.len() <= http1::COPY_BODY_UP_TO {
-        let answer = http1::encode_response(&parts, &body, head_only, keep_alive, http10);
+    let len = body.len();
+    if head_only || len <= http1::COPY_BODY_UP_TO {
+        let answer =
+            http1::encode_response(&parts, &body.to_bytes(), head_only, keep_alive, http10);
         drop(parts);
         return write_all(io, &answer).await;
     }
-    let head = http1::encode_head(&parts, body.len(), None, keep_alive, http10);
+    let head = http1::encode_head(&parts, len, None, keep_alive, http10);
     drop(parts);
-    io.write_all_buf(&mut Bytes::from(head).chain(body)).await?;
+    let (first, second) = body.into_parts();
+    io.write_all_buf(&mut Bytes::from(head).chain(first).chain(second))
+        .await?;
     io.flush().await
-}
-
-/// The bytes of a whole body. A `Full` body is ready at once, so this
-/// polls it without awaiting: awaiting would keep the collector's state in
-/// every connection's future.
-fn full_bytes(body: Full<Bytes>) -> Bytes {
-    let mut collect = std::pin::pin!(body.collect());
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match std::future::Future::poll(collect.as_mut(), &mut cx) {
-        std::task::Poll::Ready(Ok(collected)) => collected.to_bytes(),
-        // `Full` never fails and never waits.
-        std::task::Poll::Ready(Err(never)) => match never {},
-        std::task::Poll::Pending => Bytes::new(),
-    }
 }
