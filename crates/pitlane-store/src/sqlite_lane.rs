@@ -100,9 +100,6 @@ pub(crate) struct SqliteLane {
     checkpoints: Checkpointer,
 }
 
-/// WAL pages (4 KiB) past which the checkpointer stops being polite: a
-/// bound on the WAL file if PASSIVE checkpoints never catch up.
-const WAL_BOUND_PAGES: i64 = 16_000;
 /// How often the checkpointer copies the WAL into the database.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
@@ -117,10 +114,9 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(2
 /// connection runs `synchronous = OFF`, see [`SqliteLane::open`]): the
 /// checkpointer's connection is `NORMAL`, so each checkpoint syncs the WAL
 /// before it copies frames into the database file and syncs the database
-/// file before the WAL may be started over. If the WAL still grows past
-/// [`WAL_BOUND_PAGES`] (PASSIVE checkpoints never catching up with the
-/// lane), a RESTART checkpoint waits for the lane between two commits and
-/// copies everything; the lane then starts the WAL over.
+/// file before the WAL may be started over. Only PASSIVE checkpoints: a
+/// stronger one takes the write lock while it waits for readers, and a
+/// long reader (a live backup) would then stall every hot-path write.
 #[derive(Debug)]
 struct Checkpointer {
     stop: std::sync::Mutex<Option<mpsc::Sender<tokio::sync::oneshot::Sender<()>>>>,
@@ -169,14 +165,10 @@ impl Checkpointer {
     }
 }
 
-/// One PASSIVE checkpoint, and a RESTART one if the WAL is still past its
-/// bound after it.
+/// One PASSIVE checkpoint: copies what no reader still needs, waits for
+/// nobody.
 fn checkpoint(conn: &Connection) -> rusqlite::Result<()> {
-    let wal_pages: i64 = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))?;
-    if wal_pages > WAL_BOUND_PAGES {
-        conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))?;
-    }
-    Ok(())
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
 }
 
 /// What the lane has done since it opened, for `/metrics`.

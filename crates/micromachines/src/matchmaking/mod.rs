@@ -317,9 +317,9 @@ impl Drop for PollGuard {
 /// group; under matchmaking load that was most of the database's work.
 /// The high 44 bits are milliseconds since 1970 (good until the year
 /// 2527), the low 20 bits random; within this process keys only ever
-/// increase, so it never hands out the same key twice, and two instances
-/// sharing a database would have to draw the same 20 bits in the same
-/// millisecond to clash.
+/// increase, so it never hands out the same key twice. Several instances
+/// sharing a database could draw the same key in the same millisecond, so
+/// their shared pool uses [`random_race_key`] instead.
 pub fn new_race_key() -> String {
     static LAST: AtomicU64 = AtomicU64::new(0);
     let millis = chrono::Utc::now().timestamp_millis().max(0) as u64 & ((1 << 44) - 1);
@@ -332,6 +332,12 @@ pub fn new_race_key() -> String {
             Err(seen) => last = seen,
         }
     }
+}
+
+/// 64 random bits as 16 upper-case hex digits: a key no other instance
+/// will draw.
+pub fn random_race_key() -> String {
+    ids::upper_hex(8)
 }
 
 pub(crate) fn group(

@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use super::wait_times::WaitTimes;
-use super::{group, new_race_key, teams, SearchRequest};
+use super::{group, new_race_key, random_race_key, teams, SearchRequest};
 use crate::contracts::MatchmakingResult;
 
 /// Searches are compatible when all four agree.
@@ -109,6 +109,8 @@ pub struct Pool {
     next_match: u64,
     closing: bool,
     pub waits: WaitTimes,
+    /// How formed races get their keys (see [`super::new_race_key`]).
+    race_key: fn() -> String,
 }
 
 /// The rating part of `SkillLevel`: the capture's values were
@@ -128,7 +130,15 @@ impl Pool {
             next_match: 1,
             closing: false,
             waits: WaitTimes::default(),
+            race_key: new_race_key,
         }
+    }
+
+    /// Formed races get wholly random keys: for the pool several instances
+    /// share, where two servers' time-ordered keys could meet.
+    pub fn with_random_race_keys(mut self) -> Self {
+        self.race_key = random_race_key;
+        self
     }
 
     fn secs(&self, s: f64) -> Duration {
@@ -418,7 +428,7 @@ impl Pool {
         };
         let match_id = self.next_match;
         self.next_match += 1;
-        let race_key = new_race_key();
+        let race_key = (self.race_key)();
         let mut steam_ids = Vec::with_capacity(members.len());
         let mut list = Vec::with_capacity(members.len());
         for (i, id) in members.iter().enumerate() {

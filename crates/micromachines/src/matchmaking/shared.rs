@@ -310,7 +310,7 @@ impl Matchmaker {
             tx.commit().await?;
             return Ok(Outcome::Wait(None));
         }
-        let mut snapshot = Pool::new(self.settings.clone());
+        let mut snapshot = Pool::new(self.settings.clone()).with_random_race_keys();
         let since = now_ms - secs(self.settings.late_join_secs);
         let matches = tx
             .matches(&mine.queue, since, mine.assigned.as_deref())

@@ -65,6 +65,7 @@ impl<'a> Logins<'a> {
 
     pub async fn login(&self, attempt: LoginAttempt) -> Result<LoginOutcome> {
         let digest = attempt.token_digest.clone();
+        let seen = self.sessions.generation();
         let outcome = self
             .hot
             .run(move |st| {
@@ -119,7 +120,7 @@ impl<'a> Logins<'a> {
             })
             .await?;
         if let LoginOutcome::LoggedIn { session, .. } = &outcome {
-            self.sessions.put(&digest, session);
+            self.sessions.start(&digest, session, seen);
         }
         Ok(outcome)
     }

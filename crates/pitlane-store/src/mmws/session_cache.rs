@@ -15,6 +15,10 @@
 //!   the account's sessions here after its transaction commits;
 //! - expiry: checked against the request's time on every hit, as the
 //!   database query does;
+//! - a lookup that read the database just before one of those changes
+//!   and would put the old row back after it: every change bumps a
+//!   generation, and a lookup caches its row only if the generation it
+//!   read before asking the database is still current;
 //! - the same changes made by another Pitlane instance on a shared
 //!   PostgreSQL database, or by hand: an entry is trusted only for
 //!   [`RECHECK_AFTER`] after the database last confirmed it, which bounds
@@ -51,6 +55,8 @@ struct Entries {
     by_digest: HashMap<String, Entry>,
     /// The digest each account's one session is cached under.
     digest_of_user: HashMap<i64, String>,
+    /// Bumped by every change that ends sessions (a newer Login, a ban).
+    generation: u64,
 }
 
 impl Entries {
@@ -58,6 +64,32 @@ impl Entries {
         if let Some(digest) = self.digest_of_user.remove(&user_id) {
             self.by_digest.remove(&digest);
         }
+    }
+
+    fn insert(&mut self, digest: &str, session: &MmSession, recheck_after: Duration) {
+        self.remove_user(session.user_id);
+        if self.by_digest.len() >= MAX_ENTRIES {
+            self.by_digest
+                .retain(|_, e| e.confirmed.elapsed() < recheck_after);
+            if self.by_digest.len() >= MAX_ENTRIES {
+                self.by_digest.clear();
+            }
+            let Entries {
+                by_digest,
+                digest_of_user,
+                ..
+            } = self;
+            digest_of_user.retain(|_, d| by_digest.contains_key(d));
+        }
+        self.digest_of_user
+            .insert(session.user_id, digest.to_owned());
+        self.by_digest.insert(
+            digest.to_owned(),
+            Entry {
+                session: session.clone(),
+                confirmed: Instant::now(),
+            },
+        );
     }
 }
 
@@ -118,35 +150,34 @@ impl SessionCache {
         found
     }
 
-    /// Remembers the account's session as the database has it now, in place
-    /// of any other session of the same account.
-    pub fn put(&self, digest: &str, session: &MmSession) {
+    /// Read before asking the database, and handed back to
+    /// [`SessionCache::confirm`] or [`SessionCache::start`].
+    pub fn generation(&self) -> u64 {
+        self.entries().generation
+    }
+
+    /// Remembers a session as the database showed it, in place of any
+    /// other session of the same account, unless sessions were ended since
+    /// `seen` (the row may be one of them).
+    pub fn confirm(&self, digest: &str, session: &MmSession, seen: u64) {
         let mut entries = self.entries();
-        entries.remove_user(session.user_id);
-        if entries.by_digest.len() >= MAX_ENTRIES {
-            let recheck_after = self.recheck_after;
-            entries
-                .by_digest
-                .retain(|_, e| e.confirmed.elapsed() < recheck_after);
-            if entries.by_digest.len() >= MAX_ENTRIES {
-                entries.by_digest.clear();
-            }
-            let Entries {
-                by_digest,
-                digest_of_user,
-            } = &mut *entries;
-            digest_of_user.retain(|_, d| by_digest.contains_key(d));
+        if entries.generation == seen {
+            entries.insert(digest, session, self.recheck_after);
         }
-        entries
-            .digest_of_user
-            .insert(session.user_id, digest.to_owned());
-        entries.by_digest.insert(
-            digest.to_owned(),
-            Entry {
-                session: session.clone(),
-                confirmed: Instant::now(),
-            },
-        );
+    }
+
+    /// A session this server's Login just stored: it ends the account's
+    /// earlier one, here and for lookups already on their way back from the
+    /// database. Cached only if nothing else ended sessions since `seen`
+    /// (a ban that came after the Login's commit).
+    pub fn start(&self, digest: &str, session: &MmSession, seen: u64) {
+        let mut entries = self.entries();
+        let unchanged = entries.generation == seen;
+        entries.generation += 1;
+        entries.remove_user(session.user_id);
+        if unchanged {
+            entries.insert(digest, session, self.recheck_after);
+        }
     }
 
     /// Forgets a token the database no longer knows (or never did).
@@ -160,6 +191,7 @@ impl SessionCache {
     /// Forgets every session of a Steam account (a ban ends them).
     pub fn forget_steam_id(&self, steam_id: u64) {
         let mut entries = self.entries();
+        entries.generation += 1;
         let users: Vec<i64> = entries
             .by_digest
             .values()
@@ -210,7 +242,7 @@ mod tests {
     fn a_put_session_is_found_until_it_expires() {
         let cache = SessionCache::default();
         assert_eq!(cache.get("a", t0()), None);
-        cache.put("a", &session(1, 11));
+        cache.start("a", &session(1, 11), cache.generation());
         assert_eq!(cache.get("a", t0()), Some(session(1, 11)));
         assert_eq!(cache.get("a", t0() + Span::hours(6)), None, "expired");
         assert_eq!(
@@ -225,9 +257,9 @@ mod tests {
     #[test]
     fn a_newer_session_of_the_account_replaces_the_older() {
         let cache = SessionCache::default();
-        cache.put("old", &session(1, 11));
-        cache.put("other", &session(2, 22));
-        cache.put("new", &session(1, 11));
+        cache.confirm("old", &session(1, 11), cache.generation());
+        cache.confirm("other", &session(2, 22), cache.generation());
+        cache.confirm("new", &session(1, 11), cache.generation());
         assert_eq!(cache.get("old", t0()), None);
         assert_eq!(cache.get("new", t0()).map(|s| s.user_id), Some(1));
         assert_eq!(cache.get("other", t0()).map(|s| s.user_id), Some(2));
@@ -237,15 +269,38 @@ mod tests {
     #[test]
     fn entries_are_trusted_only_until_the_recheck() {
         let cache = SessionCache::new(Duration::ZERO);
-        cache.put("a", &session(1, 11));
+        cache.confirm("a", &session(1, 11), cache.generation());
         assert_eq!(cache.get("a", t0()), None);
+    }
+
+    /// A lookup that read the database before a ban or a newer Login must
+    /// not put its (now ended) session back after it.
+    #[test]
+    fn rows_read_before_a_change_are_not_cached_after_it() {
+        let cache = SessionCache::default();
+        let seen = cache.generation();
+        cache.forget_steam_id(11);
+        cache.confirm("a", &session(1, 11), seen);
+        assert_eq!(cache.get("a", t0()), None, "read before the ban");
+
+        cache.start("new", &session(1, 11), cache.generation());
+        let seen_by_old_poll = cache.generation() - 1;
+        cache.confirm("old", &session(1, 11), seen_by_old_poll);
+        assert_eq!(cache.get("old", t0()), None, "read before the newer Login");
+        assert!(cache.get("new", t0()).is_some(), "the newer session stays");
+
+        // A Login whose commit came before a ban is not cached either.
+        let seen = cache.generation();
+        cache.forget_steam_id(22);
+        cache.start("banned", &session(2, 22), seen);
+        assert_eq!(cache.get("banned", t0()), None);
     }
 
     #[test]
     fn forgetting_by_steam_id_and_digest() {
         let cache = SessionCache::default();
-        cache.put("a", &session(1, 11));
-        cache.put("b", &session(2, 22));
+        cache.confirm("a", &session(1, 11), cache.generation());
+        cache.confirm("b", &session(2, 22), cache.generation());
         cache.forget_steam_id(11);
         assert_eq!(cache.get("a", t0()), None);
         assert!(cache.get("b", t0()).is_some());
@@ -258,7 +313,11 @@ mod tests {
     fn the_cache_stays_bounded() {
         let cache = SessionCache::default();
         for user in 0..(MAX_ENTRIES as i64 + 10) {
-            cache.put(&format!("d{user}"), &session(user, user as u64));
+            cache.confirm(
+                &format!("d{user}"),
+                &session(user, user as u64),
+                cache.generation(),
+            );
         }
         assert!(cache.len() <= MAX_ENTRIES);
         let last = MAX_ENTRIES as i64 + 9;

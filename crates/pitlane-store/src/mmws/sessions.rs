@@ -61,10 +61,11 @@ impl<'a> Sessions<'a> {
             client_addr.to_owned(),
         );
         let stored = session.clone();
+        let seen = self.cache.generation();
         self.hot
             .run(move |st| Box::pin(async move { start_in(st, &digest, &session, &addr).await }))
             .await?;
-        self.cache.put(token_digest, &stored);
+        self.cache.start(token_digest, &stored, seen);
         Ok(())
     }
 
@@ -74,6 +75,7 @@ impl<'a> Sessions<'a> {
         if let Some(session) = self.cache.get(token_digest, now) {
             return Ok(Some(session));
         }
+        let seen = self.cache.generation();
         let row = self
             .hot
             .optional(
@@ -85,7 +87,7 @@ impl<'a> Sessions<'a> {
             .await?;
         let session = row.as_ref().map(from_row).transpose()?;
         match &session {
-            Some(session) => self.cache.put(token_digest, session),
+            Some(session) => self.cache.confirm(token_digest, session, seen),
             None => self.cache.forget_digest(token_digest),
         }
         Ok(session)
