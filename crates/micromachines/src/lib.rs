@@ -279,6 +279,12 @@ impl MicroMachines {
         }
     }
 
+    /// The id of the season running at `now`: the one a request's scores,
+    /// ranks and races count in.
+    pub(crate) fn season_of(&self, now: chrono::DateTime<chrono::Utc>) -> i64 {
+        i64::from(self.game_config.calendar().at(now).season_id)
+    }
+
     /// The session behind a request's `SessionToken`.
     async fn session_of(&self, token: &str) -> Result<MmSession, Failure> {
         self.store

@@ -45,7 +45,7 @@ impl MicroMachines {
     ) -> Result<String, Failure> {
         let start = e.required_i64("StartRank")?.max(0);
         let count = self.page_size(e.required_i64("NumResults")?);
-        let season_id = i64::from(self.game_config.calendar().at(now).season_id);
+        let season_id = self.season_of(now);
         let rows = self.store.mm_scores().page(season_id, start, count).await?;
         let (player_rank, player_score) = self.standing(session.user_id, season_id).await?;
         let result = LeaderboardEntries {
@@ -68,7 +68,7 @@ impl MicroMachines {
             Some(_) => self.page_size(e.required_i64("NumResults")?),
             None => self.page_size(10),
         };
-        let season_id = i64::from(self.game_config.calendar().at(now).season_id);
+        let season_id = self.season_of(now);
         let (player_rank, player_score) = self.standing(session.user_id, season_id).await?;
         let start = (player_rank - count / 2).max(0);
         let rows = self.store.mm_scores().page(season_id, start, count).await?;
@@ -105,7 +105,7 @@ impl MicroMachines {
             Some(_) => self.page_size(e.required_i64("MaxEntries")?),
             None => self.page_size(100),
         };
-        let season_id = i64::from(self.game_config.calendar().at(now).season_id);
+        let season_id = self.season_of(now);
         let rows = self
             .store
             .mm_scores()

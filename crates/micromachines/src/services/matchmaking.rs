@@ -101,11 +101,6 @@ pub fn parse_platform_ids(text: &str) -> Vec<u64> {
 }
 
 impl MicroMachines {
-    /// The season a search made at `now` counts in.
-    pub(crate) fn season_of(&self, now: DateTime<Utc>) -> i64 {
-        i64::from(self.game_config.calendar().at(now).season_id)
-    }
-
     pub(crate) async fn enter_matchmaking(
         &self,
         request: Box<SearchRequest>,
@@ -166,7 +161,7 @@ impl MicroMachines {
                 .optional("NetworkVersion")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(1),
-            season_id: i64::from(self.game_config.calendar().at(now).season_id),
+            season_id: self.season_of(now),
             created_at: now,
         };
         let known = self

@@ -40,7 +40,7 @@ impl MicroMachines {
             .optional("Prestige")
             .and_then(|v| v.parse().ok())
             .unwrap_or(account.prestige);
-        let season_id = i64::from(self.game_config.calendar().at(now).season_id);
+        let season_id = self.season_of(now);
         let claim = PointsClaim {
             season_id,
             user_id: account.user_id,

@@ -22,5 +22,5 @@ pub use progression::{ClaimOutcome, PointsClaim, Progression, Rollover, SeasonRu
 pub use races::{RaceInfo, RaceSummary, Races};
 pub use scores::{LeaderboardRow, Scores, SeasonScore};
 pub use season_starts::{SeasonStart, SeasonStarts};
-pub use session_cache::{SessionCache, SessionLookups, RECHECK_AFTER as SESSION_RECHECK_AFTER};
+pub use session_cache::{SessionCache, SessionLookups};
 pub use sessions::{MmSession, Sessions};
